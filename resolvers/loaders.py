@@ -1,0 +1,134 @@
+"""Per-request DataLoaders: every nested list resolves in one batched statement per loader (no N+1).
+
+Each batch opens its own `db.read()` session (design.md §4–§5). Loaders are created per request by
+`Loaders(db)`; never share them across requests (they cache).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from db.database import Database
+from db.models import Contract, CustomerSite, TerritoryLayer
+from db.repositories import contracts as contract_repo
+from db.repositories import sites as site_repo
+from db.repositories import territories as territory_repo
+from db.repositories.contracts import ContractConfiguration
+from db.repositories.sites import AssignmentView
+from db.repositories.territories import TerritoryView
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _ordered(keys: Sequence[K], found: dict[K, V]) -> list[V | None]:
+    return [found.get(key) for key in keys]
+
+
+class Loaders:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.site_by_id = DataLoader(self._sites_by_id)
+        self.contract_by_site = DataLoader(self._contracts_by_site)
+        self.contract_by_id = DataLoader(self._contracts_by_id)
+        self.configuration = DataLoader(self._configurations)
+        self.open_assignments = DataLoader(self._open_assignments)
+        self.assignment_as_of = DataLoader(self._assignment_as_of)
+        self.assignment_history = DataLoader(self._assignment_history)
+        self.layer_by_id = DataLoader(self._layers_by_id)
+        self.territory_by_id = DataLoader(self._territories_by_id)
+        self.territories_of_layer = DataLoader(self._territories_of_layers)
+        self.site_count = DataLoader(self._site_counts)
+        self.geometry = DataLoader(self._geometries)
+
+    async def _sites_by_id(self, keys: list[uuid.UUID]) -> list[CustomerSite | None]:
+        async with self.db.read() as session:
+            return _ordered(keys, await site_repo.sites_by_id(session, site_ids=keys))
+
+    async def _contracts_by_site(self, keys: list[uuid.UUID]) -> list[Contract | None]:
+        async with self.db.read() as session:
+            return _ordered(keys, await contract_repo.contracts_by_site(session, site_ids=keys))
+
+    async def _contracts_by_id(self, keys: list[uuid.UUID]) -> list[Contract | None]:
+        async with self.db.read() as session:
+            return _ordered(keys, await contract_repo.contracts_by_id(session, contract_ids=keys))
+
+    async def _configurations(self, keys: list[uuid.UUID]) -> list[ContractConfiguration]:
+        async with self.db.read() as session:
+            found = await contract_repo.configurations(session, contract_ids=keys)
+        return [found.get(key) or ContractConfiguration() for key in keys]
+
+    async def _open_assignments(self, keys: list[uuid.UUID]) -> list[list[AssignmentView]]:
+        async with self.db.read() as session:
+            rows = await site_repo.assignments_for_sites(session, site_ids=keys)
+        grouped: dict[uuid.UUID, list[AssignmentView]] = defaultdict(list)
+        for row in rows:
+            grouped[row.site_id].append(row)
+        return [grouped.get(key, []) for key in keys]
+
+    async def _assignment_as_of(
+        self, keys: list[tuple[uuid.UUID, str, dt.datetime | None]]
+    ) -> list[AssignmentView | None]:
+        # Batched by (layer, as-of): one statement per distinct pair in the batch, usually one.
+        out: dict[tuple[uuid.UUID, str, dt.datetime | None], AssignmentView] = {}
+        pairs: dict[tuple[str, dt.datetime | None], list[uuid.UUID]] = defaultdict(list)
+        for site_id, layer_code, as_of in keys:
+            pairs[(layer_code, as_of)].append(site_id)
+        async with self.db.read() as session:
+            for (layer_code, as_of), site_ids in pairs.items():
+                rows = await site_repo.assignments_for_sites(
+                    session, site_ids=site_ids, layer_code=layer_code, as_of=as_of
+                )
+                for row in rows:
+                    out[(row.site_id, layer_code, as_of)] = row
+        return [out.get(key) for key in keys]
+
+    async def _assignment_history(self, keys: list[tuple[uuid.UUID, str]]) -> list[list[AssignmentView]]:
+        by_layer: dict[str, list[uuid.UUID]] = defaultdict(list)
+        for site_id, layer_code in keys:
+            by_layer[layer_code].append(site_id)
+        grouped: dict[tuple[uuid.UUID, str], list[AssignmentView]] = defaultdict(list)
+        async with self.db.read() as session:
+            for layer_code, site_ids in by_layer.items():
+                for row in await site_repo.assignments_for_sites(
+                    session, site_ids=site_ids, layer_code=layer_code, history=True
+                ):
+                    grouped[(row.site_id, layer_code)].append(row)
+        return [grouped.get(key, []) for key in keys]
+
+    async def _layers_by_id(self, keys: list[int]) -> list[TerritoryLayer | None]:
+        async with self.db.read() as session:
+            return _ordered(keys, await territory_repo.layers_by_id(session, layer_ids=keys))
+
+    async def _territories_by_id(self, keys: list[int]) -> list[TerritoryView | None]:
+        async with self.db.read() as session:
+            return _ordered(keys, await territory_repo.territories_by_id(session, territory_ids=keys))
+
+    async def _territories_of_layers(self, keys: list[int]) -> list[list[TerritoryView]]:
+        async with self.db.read() as session:
+            found = await territory_repo.territories_of_layers(session, layer_ids=keys)
+        return [found.get(key, []) for key in keys]
+
+    async def _site_counts(self, keys: list[int]) -> list[int]:
+        async with self.db.read() as session:
+            found = await territory_repo.site_counts(session, territory_ids=keys)
+        return [found.get(key, 0) for key in keys]
+
+    async def _geometries(self, keys: list[tuple[int, float | None]]) -> list[str | None]:
+        by_tolerance: dict[float | None, list[int]] = defaultdict(list)
+        for territory_id, tolerance in keys:
+            by_tolerance[tolerance].append(territory_id)
+        out: dict[tuple[int, float | None], str] = {}
+        async with self.db.read() as session:
+            for tolerance, ids in by_tolerance.items():
+                found = await territory_repo.geometries_geojson(
+                    session, territory_ids=ids, tolerance_deg=tolerance
+                )
+                out.update({(territory_id, tolerance): text for territory_id, text in found.items()})
+        return [out.get(key) for key in keys]

@@ -1,0 +1,140 @@
+"""Site queries: argument validation, paging and the calls into the repositories."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from db.models import CustomerSite
+from db.repositories import sites as site_repo
+from db.repositories.sites import Near, SiteOrder, SiteQuery
+from resolvers.context import Context
+from resolvers.errors import BadUserInput
+from spatial.geometry import GeometryInputError, check_bbox, check_lon_lat
+
+MAX_PAGE = 500
+_CURSOR_PREFIX = "offset:"
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str, *, argument: str = "after") -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadUserInput(
+            f"{argument}: {cursor!r} is not a cursor returned by this API", argument=argument
+        ) from exc
+    if not text.startswith(_CURSOR_PREFIX) or not text[len(_CURSOR_PREFIX) :].isdigit():
+        raise BadUserInput(f"{argument}: {cursor!r} is not a cursor returned by this API", argument=argument)
+    return int(text[len(_CURSOR_PREFIX) :])
+
+
+def point_or_error(lon: float, lat: float, *, argument: str) -> tuple[float, float]:
+    try:
+        check_lon_lat(lon, lat, field=argument)
+    except GeometryInputError as exc:
+        raise BadUserInput(str(exc), argument=argument) from exc
+    return lon, lat
+
+
+@dataclass(frozen=True, slots=True)
+class FilterInput:
+    """Plain values of the GraphQL `SiteFilter` input."""
+
+    territory: tuple[str, str] | None = None
+    source_district: str | None = None
+    state: str | None = None
+    building_block: str | None = None
+    search: str | None = None
+    bbox: list[float] | None = None
+    near: tuple[float, float, float | None] | None = None  # lon, lat, radius metres
+    source_district_mismatch: str | None = None
+
+
+def build_query(raw: FilterInput | None, *, distance_from: tuple[float, float] | None = None) -> SiteQuery:
+    """Validate a filter; raises `BadUserInput` naming the argument (`filter.bbox`, `filter.near`, …)."""
+    raw = raw or FilterInput()
+    bbox = None
+    if raw.bbox is not None:
+        try:
+            bbox = check_bbox(raw.bbox, field="filter.bbox")
+        except GeometryInputError as exc:
+            raise BadUserInput(str(exc), argument="filter.bbox") from exc
+    near = None
+    if raw.near is not None:
+        lon, lat, radius = raw.near
+        point_or_error(lon, lat, argument="filter.near")
+        if radius is not None and not radius > 0:
+            raise BadUserInput(
+                f"filter.near.radiusMeters must be a positive number of metres, got {radius}",
+                argument="filter.near.radiusMeters",
+            )
+        near = Near(lon, lat, radius)
+    if distance_from is not None:
+        lon, lat = point_or_error(*distance_from, argument="distanceFrom")
+        if near is not None and (lon, lat) != (near.lon, near.lat):
+            raise BadUserInput(
+                "distanceFrom must equal filter.near's point when both are given", argument="distanceFrom"
+            )
+        near = near or Near(lon, lat, None)
+    state = None
+    if raw.state is not None:
+        state = raw.state.strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", state):
+            raise BadUserInput(
+                f"filter.state must be a 2-letter USPS code, got {raw.state!r}", argument="filter.state"
+            )
+    return SiteQuery(
+        territory=raw.territory,
+        source_district=raw.source_district,
+        state=state,
+        building_block=raw.building_block,
+        search=raw.search.strip() if raw.search and raw.search.strip() else None,
+        bbox=bbox,
+        near=near,
+        source_district_mismatch_layer=raw.source_district_mismatch,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SitePage:
+    rows: list[tuple[CustomerSite, float | None]]
+    offset: int
+    has_next: bool
+    query: SiteQuery
+
+
+async def site_page(
+    ctx: Context, *, query: SiteQuery, order: SiteOrder, first: int, after: str | None
+) -> SitePage:
+    """One page (`first` rows after the `after` cursor) of the filtered, ordered sites."""
+    if not 0 <= first <= MAX_PAGE:
+        raise BadUserInput(f"first must be between 0 and {MAX_PAGE}, got {first}", argument="first")
+    if order is SiteOrder.DISTANCE and query.near is None:
+        raise BadUserInput(
+            "orderBy DISTANCE needs a point: give distanceFrom { lon lat } or filter.near", argument="orderBy"
+        )
+    offset = decode_cursor(after) + 1 if after else 0
+    async with ctx.db.read() as session:
+        rows = await site_repo.find_sites(session, query=query, order=order, offset=offset, limit=first + 1)
+    return SitePage(rows[:first], offset, len(rows) > first, query)
+
+
+async def count(ctx: Context, query: SiteQuery) -> int:
+    async with ctx.db.read() as session:
+        return await site_repo.count_sites(session, query=query)
+
+
+async def site_by_number(ctx: Context, site_number: str) -> CustomerSite | None:
+    """The site with this number (leading zeros optional), or None: an unknown number is not an error."""
+    number = site_number.strip()
+    if not number.isdigit() or len(number) > 4:
+        return None
+    async with ctx.db.read() as session:
+        found = await site_repo.sites_by_number(session, site_numbers=[number.zfill(4)])
+    return found.get(number.zfill(4))

@@ -1,0 +1,59 @@
+"""The Starlette application: `/graphql` (GraphiQL in the browser) and `/health`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from db.database import Database
+from resolvers.context import Context
+from schema import build_schema
+from server.settings import Settings
+
+
+class TowneGraphQL(GraphQL[Context, None]):
+    def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(build_schema(mask_errors=settings.mask_errors), graphql_ide="graphiql")
+        self.db = db
+        self.settings = settings
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(db=self.db, settings=self.settings)
+
+
+def create_app(
+    settings: Settings, *, database_url: str | None = None, db: Database | None = None
+) -> Starlette:
+    """Build the app; nothing connects until the first request (design.md §13)."""
+    database = db or Database.from_url(
+        database_url or settings.resolved_database_url(), echo=settings.sql_echo
+    )
+    graphql = TowneGraphQL(database, settings)
+
+    async def health(request: Request) -> Response:
+        async with database.read() as session:
+            from sqlalchemy import text
+
+            await session.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            await database.dispose()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/health", health),
+        ],
+        lifespan=lifespan,
+    )

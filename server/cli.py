@@ -1,0 +1,152 @@
+"""`towne`: the command line of the product.
+
+towne run [--port 8000]        database up → migrations → import if empty → serve (what `make run` does)
+towne migrate                   alembic upgrade head
+towne import [--data-dir DIR]   import the real data (idempotent) and print a summary
+towne assign [--layer CODE]     point-in-polygon assignment, one statement per layer
+towne serve [--port 8000]       serve the GraphQL API
+towne db up|stop|url            the embedded PostgreSQL cluster (when DATABASE_URL is unset)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from server.settings import REPO_ROOT, Settings, get_settings
+
+console = Console(stderr=True)
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to `head` (migrations are the only way the schema is built)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head")
+
+
+async def _import(url: str, data_dir: Path, *, only_if_empty: bool) -> None:
+    from sqlalchemy import func, select
+
+    from db.database import Database
+    from db.models import CustomerSite
+    from importer.run import import_all, print_summary
+
+    database = Database.from_url(url)
+    try:
+        if only_if_empty:
+            async with database.read() as session:
+                count = (await session.execute(select(func.count()).select_from(CustomerSite))).scalar_one()
+            if count:
+                console.print(f"Database holds {count} sites: nothing to import.")
+                return
+        started = time.perf_counter()
+        async with database.transaction() as session:
+            summary = await import_all(session, data_dir, console=console)
+        print_summary(summary, console)
+        console.print(f"Imported in {time.perf_counter() - started:.1f} s.")
+    finally:
+        await database.dispose()
+
+
+async def _assign(url: str, layer: str | None) -> int:
+    from sqlalchemy import select
+
+    from db.database import Database
+    from db.models import TerritoryLayer
+    from db.repositories.assignments import UnknownLayerError, assign_layer
+
+    database = Database.from_url(url)
+    try:
+        async with database.transaction() as session:
+            codes = (
+                [layer]
+                if layer
+                else list(
+                    (await session.execute(select(TerritoryLayer.code).order_by(TerritoryLayer.id))).scalars()
+                )
+            )
+            for code in codes:
+                try:
+                    result = await assign_layer(session, layer_code=code)
+                except UnknownLayerError as exc:
+                    console.print(f"[red]{exc}[/red]")
+                    return 2
+                console.print(f"Layer {code}: {result}")
+    finally:
+        await database.dispose()
+    return 0
+
+
+def serve(settings: Settings, url: str, host: str, port: int) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    console.print(f"GraphQL API:  http://{host}:{port}/graphql  (GraphiQL in the browser)")
+    console.print(f"Health check: http://{host}:{port}/health")
+    uvicorn.run(create_app(settings, database_url=url), host=host, port=port, log_level="info")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="towne", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="database, migrations, data, server")
+    serve_parser = sub.add_parser("serve", help="serve the GraphQL API")
+    for p in (run, serve_parser):
+        p.add_argument("--host", default=None)
+        p.add_argument("--port", type=int, default=None)
+    sub.add_parser("migrate", help="alembic upgrade head")
+    imp = sub.add_parser("import", help="import the real data")
+    imp.add_argument("--data-dir", type=Path, default=None)
+    assign = sub.add_parser("assign", help="point-in-polygon assignment")
+    assign.add_argument("--layer", default=None)
+    db = sub.add_parser("db", help="embedded PostgreSQL cluster")
+    db.add_argument("action", choices=["up", "stop", "url"])
+    args = parser.parse_args(argv)
+    settings = get_settings()
+
+    if args.command == "db":
+        from server import devdb
+
+        if args.action == "stop":
+            devdb.stop_cluster()
+        else:
+            print(
+                devdb.ensure_database(settings.database_name)
+                if args.action == "up"
+                else devdb.database_url(settings.database_name)
+            )
+        return 0
+
+    url = settings.resolved_database_url()
+    data_dir = getattr(args, "data_dir", None) or settings.data_dir
+    if args.command == "migrate":
+        migrate(url)
+    elif args.command == "import":
+        asyncio.run(_import(url, data_dir, only_if_empty=False))
+    elif args.command == "assign":
+        return asyncio.run(_assign(url, args.layer))
+    elif args.command == "serve":
+        serve(settings, url, args.host or settings.host, args.port or settings.port)
+    elif args.command == "run":
+        started = time.perf_counter()
+        migrate(url)
+        asyncio.run(_import(url, data_dir, only_if_empty=True))
+        console.print(f"Ready in {time.perf_counter() - started:.1f} s.")
+        serve(settings, url, args.host or settings.host, args.port or settings.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

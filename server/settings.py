@@ -1,0 +1,51 @@
+"""Application settings: one `BaseSettings` class, read from the environment (design.md §13)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration.
+
+    `database_url` is an SQLAlchemy URL (`postgresql+asyncpg://…`). When it is unset the project-local
+    cluster of `server.devdb` is used (`make run` / `make test` bring it up).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    database_name: str = Field(default="towne", alias="TOWNE_DATABASE")
+    host: str = Field(default="127.0.0.1", alias="TOWNE_HOST")
+    port: int = Field(default=8000, alias="TOWNE_PORT")
+    data_dir: Path = Field(default=REPO_ROOT / "data", alias="TOWNE_DATA_DIR")
+    # Mask internal error messages in GraphQL responses (design.md §8); off in tests and development.
+    mask_errors: bool = Field(default=False, alias="TOWNE_MASK_ERRORS")
+    sql_echo: bool = Field(default=False, alias="TOWNE_SQL_ECHO")
+
+    def resolved_database_url(self) -> str:
+        """The database URL, bringing up the embedded cluster when `DATABASE_URL` is unset."""
+        if self.database_url:
+            return normalise_url(self.database_url)
+        from server import devdb
+
+        return devdb.ensure_database(self.database_name)
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain `postgresql://` / `postgres://` URLs and use the asyncpg driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

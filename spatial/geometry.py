@@ -1,0 +1,111 @@
+"""The geometry boundary (design.md §9): GeoJSON ⇄ shapely ⇄ WKB, validation, SRID rules.
+
+Everything stored is EPSG:4326 (lon, lat degrees, RFC 7946 axis order). Inputs are validated here with
+shapely and rejected with a message that names the fault and its coordinate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import shapely
+from geoalchemy2 import WKBElement
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+SRID = 4326
+
+
+class GeometryInputError(ValueError):
+    """Bad geometry input; `str()` is a message a person can act on (which field, which coordinate)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_lon_lat(lon: float, lat: float, *, field: str) -> None:
+    """Raise `GeometryInputError` unless (lon, lat) is a finite WGS 84 coordinate."""
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise GeometryInputError(f"{field}: coordinates must be finite numbers", field=field)
+    if not -180.0 <= lon <= 180.0:
+        raise GeometryInputError(f"{field}: longitude {lon} is outside [-180, 180]", field=field)
+    if not -90.0 <= lat <= 90.0:
+        raise GeometryInputError(f"{field}: latitude {lat} is outside [-90, 90]", field=field)
+
+
+def check_bbox(bbox: list[float], *, field: str = "bbox") -> tuple[float, float, float, float]:
+    """Validate `[minLon, minLat, maxLon, maxLat]` (EPSG:4326) and return it as a tuple."""
+    if len(bbox) != 4:
+        raise GeometryInputError(
+            f"{field}: expected [minLon, minLat, maxLon, maxLat], got {len(bbox)} numbers", field=field
+        )
+    min_lon, min_lat, max_lon, max_lat = bbox
+    check_lon_lat(min_lon, min_lat, field=field)
+    check_lon_lat(max_lon, max_lat, field=field)
+    if min_lon > max_lon or min_lat > max_lat:
+        raise GeometryInputError(
+            f"{field}: min must not exceed max (got lon {min_lon}..{max_lon}, lat {min_lat}..{max_lat})",
+            field=field,
+        )
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def multipolygon_from_geojson(data: dict[str, Any] | str, *, field: str = "geometry") -> MultiPolygon:
+    """A valid, non-empty (Multi)Polygon from a GeoJSON geometry object (lon/lat, EPSG:4326).
+
+    A Polygon is promoted to a MultiPolygon. Raises `GeometryInputError` for a wrong type, coordinates
+    outside WGS 84 bounds, or invalid geometry (with `explain_validity`'s reason and location).
+    """
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise GeometryInputError(f"{field}: not JSON ({exc.msg})", field=field) from exc
+    if not isinstance(data, dict) or data.get("type") not in ("Polygon", "MultiPolygon"):
+        kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+        raise GeometryInputError(
+            f"{field}: expected a GeoJSON Polygon or MultiPolygon, got {kind}", field=field
+        )
+    crs = data.get("crs")
+    if crs is not None and "4326" not in json.dumps(crs) and "CRS84" not in json.dumps(crs):
+        raise GeometryInputError(
+            f"{field}: GeoJSON must be lon/lat WGS 84 (EPSG:4326), got crs {crs}", field=field
+        )
+    try:
+        geom = shape(data)
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise GeometryInputError(f"{field}: malformed coordinates ({exc})", field=field) from exc
+    if geom.is_empty:
+        raise GeometryInputError(f"{field}: geometry is empty", field=field)
+    min_lon, min_lat, max_lon, max_lat = geom.bounds
+    for lon, lat in ((min_lon, min_lat), (max_lon, max_lat)):
+        check_lon_lat(lon, lat, field=field)
+    if not geom.is_valid:
+        raise GeometryInputError(f"{field}: invalid geometry: {explain_validity(geom)}", field=field)
+    if isinstance(geom, Polygon):
+        geom = MultiPolygon([geom])
+    assert isinstance(geom, MultiPolygon)
+    return geom
+
+
+def to_db(geom: BaseGeometry) -> WKBElement:
+    """shapely → a WKB element tagged with SRID 4326 for geoalchemy2."""
+    return from_shape(geom, srid=SRID)
+
+
+def to_geojson(value: WKBElement | bytes | str | None) -> dict[str, Any] | None:
+    """A stored geometry (WKB element, raw WKB or hex EWKB) → RFC 7946 GeoJSON geometry object."""
+    if value is None:
+        return None
+    geom = to_shape(value) if isinstance(value, WKBElement) else shapely.from_wkb(value)
+    result: dict[str, Any] = json.loads(shapely.to_geojson(geom))
+    return result
+
+
+def point(lon: float, lat: float) -> Point:
+    return Point(lon, lat)

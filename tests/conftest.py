@@ -1,0 +1,153 @@
+"""Test harness on real PostgreSQL + PostGIS (design.md §12).
+
+Once per run: the test database (`towne_test` on the embedded cluster, or on the server of
+`DATABASE_URL`, or `TEST_DATABASE_URL` as given) is emptied, built by `alembic upgrade head`, and loaded
+with the real Towne Park data. Each test then runs inside a transaction that is rolled back at teardown;
+the application's sessions join it through savepoints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # our `schema`/`migrations` must win over PyPI namesakes
+    sys.path.insert(0, str(REPO_ROOT))
+
+from db.database import Database  # noqa: E402
+from importer.run import ImportSummary, import_all  # noqa: E402
+from resolvers.context import Context  # noqa: E402
+from schema import build_schema  # noqa: E402
+from server.settings import Settings, normalise_url  # noqa: E402
+
+TEST_DB = "towne_test"
+# A fixed "today" so default service periods are deterministic (May 2025, like the F-1 example).
+TODAY = dt.date(2025, 5, 20)
+
+
+def _test_database_url() -> str:
+    if os.environ.get("TEST_DATABASE_URL"):
+        return normalise_url(os.environ["TEST_DATABASE_URL"])
+    if os.environ.get("DATABASE_URL"):
+        return (
+            make_url(normalise_url(os.environ["DATABASE_URL"]))
+            .set(database=TEST_DB)
+            .render_as_string(hide_password=False)
+        )
+    from server import devdb
+
+    return devdb.ensure_database(TEST_DB)
+
+
+async def _create_database_if_missing(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            exists = (
+                await conn.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
+                )
+            ).scalar()
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        await admin.dispose()
+
+
+def run_migrations(connection: Connection, revision: str = "head") -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _test_database_url()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    await _create_database_if_missing(database_url)
+    engine = create_async_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+        await conn.run_sync(run_migrations)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def imported(engine: AsyncEngine) -> ImportSummary:
+    """The real data, imported once and committed (tests roll back on top of it)."""
+    database = Database(engine)
+    async with database.transaction() as session:
+        return await import_all(session, REPO_ROOT / "data")
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine, imported: ImportSummary) -> AsyncIterator[Database]:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield Database(connection)
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(DATABASE_URL="postgresql+asyncpg://unused/unused")
+
+
+@pytest.fixture(scope="session")
+def schema() -> Any:
+    return build_schema()
+
+
+@pytest.fixture
+def context(db: Database, settings: Settings) -> Context:
+    return Context(db=db, settings=settings, today=TODAY)
+
+
+class GraphQLClient:
+    def __init__(self, schema: Any, context: Context) -> None:
+        self.schema = schema
+        self.context = context
+
+    async def execute(self, query: str, **variables: Any) -> Any:
+        """Run a query; returns the result (data and errors) without raising."""
+        return await self.schema.execute(query, variable_values=variables or None, context_value=self.context)
+
+    async def data(self, query: str, **variables: Any) -> dict[str, Any]:
+        """Run a query that must succeed; fails the test with the errors otherwise."""
+        result = await self.execute(query, **variables)
+        assert result.errors is None, [e.formatted for e in result.errors]
+        assert result.data is not None
+        return dict(result.data)
+
+    async def error(self, query: str, **variables: Any) -> dict[str, Any]:
+        """Run a query that must fail with exactly one error; returns its formatted dict."""
+        result = await self.execute(query, **variables)
+        assert result.errors, f"expected an error, got data {result.data}"
+        assert len(result.errors) == 1, [e.formatted for e in result.errors]
+        return dict(result.errors[0].formatted)
+
+
+@pytest.fixture
+def gql(schema: Any, context: Context) -> GraphQLClient:
+    return GraphQLClient(schema, context)

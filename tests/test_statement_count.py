@@ -1,0 +1,37 @@
+"""No N+1: nested lists resolve through per-request DataLoaders (design.md §2, §5)."""
+
+from __future__ import annotations
+
+from db.database import Database, StatementCounter
+from tests.conftest import GraphQLClient
+
+QUERY = """
+query ($first: Int!) {
+  sites(first: $first) {
+    totalCount
+    edges { node {
+      siteNumber location
+      contract { billingType buildingBlocks invoiceGroups { groupNumber } fixedFeeServices { fee } }
+      territories { layer { code } territory { code name siteCount } }
+      billingPreview(servicePeriod: "2025-04") { total }
+    } }
+  }
+}
+"""
+
+
+async def _count(gql: GraphQLClient, db: Database, first: int) -> int:
+    with StatementCounter(db.bind) as counter:
+        data = await gql.data(QUERY, first=first)
+    assert len(data["sites"]["edges"]) == first
+    return len(counter.queries)
+
+
+async def test_100_sites_issue_as_many_statements_as_5(gql: GraphQLClient, db: Database) -> None:
+    few = await _count(gql, db, 5)
+    # fresh loaders: a new context per request, as in the app
+    gql.context = type(gql.context)(db=gql.context.db, settings=gql.context.settings, today=gql.context.today)
+    many = await _count(gql, db, 100)
+    assert few == many
+    # page + count + contracts + 5 configuration tables + assignments + layers + territories + site counts
+    assert many == 12, many
