@@ -7,9 +7,11 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.schema.config import StrawberryConfig
 
 from resolvers.errors import TowneGraphQLError
 from schema.query import Query
+from schema.scalars import SCALARS
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -21,8 +23,8 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 def build_schema(*, mask_errors: bool = False) -> strawberry.Schema:
-    extensions: list[Any] = [MaskErrors(should_mask_error=_should_mask)] if mask_errors else []
-    return strawberry.Schema(query=Query, extensions=extensions)
+    extensions: list[Any] = [lambda: MaskErrors(should_mask_error=_should_mask)] if mask_errors else []
+    return strawberry.Schema(query=Query, extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS))
 
 
 __all__ = ["build_schema"]

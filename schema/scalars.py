@@ -6,21 +6,28 @@ import json
 from typing import Any, NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
-GeoJSON = strawberry.scalar(
-    NewType("GeoJSON", object),
-    description="An RFC 7946 GeoJSON geometry object: lon/lat in EPSG:4326 (WGS 84).",
-    serialize=lambda value: json.loads(value) if isinstance(value, str) else value,
-    parse_value=lambda value: value,
-)
-
-JSON = strawberry.scalar(
-    NewType("JSON", object),
-    description="Arbitrary JSON (building-block settings; decimals are strings).",
-    serialize=lambda value: value,
-    parse_value=lambda value: value,
-)
+GeoJSON = NewType("GeoJSON", object)
+JSON = NewType("JSON", object)
 
 
-def as_any(value: Any) -> Any:
-    return value
+def _geojson(value: Any) -> Any:
+    # Territory geometry arrives as GeoJSON text from ST_AsGeoJSON, points as dicts.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+SCALARS: dict[object, ScalarDefinition] = {
+    GeoJSON: strawberry.scalar(
+        name="GeoJSON",
+        description="An RFC 7946 GeoJSON geometry object: lon/lat in EPSG:4326 (WGS 84).",
+        serialize=_geojson,
+        parse_value=lambda value: value,
+    ),
+    JSON: strawberry.scalar(
+        name="JSON",
+        description="Arbitrary JSON (building-block settings; decimals are strings).",
+        serialize=lambda value: value,
+        parse_value=lambda value: value,
+    ),
+}

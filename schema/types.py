@@ -154,13 +154,15 @@ class Territory:
         return TerritoryLayer.from_row(row)
 
     @strawberry.field(description="GeoJSON MultiPolygon; `simplifyTolerance` in degrees for web maps.")
-    async def geometry(self, info: Ctx, simplify_tolerance: float | None = None) -> GeoJSON:  # type: ignore[valid-type]
+    async def geometry(self, info: Ctx, simplify_tolerance: float | None = None) -> GeoJSON:
         if simplify_tolerance is not None and not 0 <= simplify_tolerance <= 1:
             raise BadUserInput(
                 f"simplifyTolerance must be between 0 and 1 degree, got {simplify_tolerance}",
                 argument="simplifyTolerance",
             )
-        return await info.context.loaders.geometry.load((self.id, simplify_tolerance or None))
+        text = await info.context.loaders.geometry.load((self.id, simplify_tolerance or None))
+        assert text is not None  # the territory exists: it was loaded to get here
+        return GeoJSON(text)
 
     @strawberry.field(description="Number of sites currently assigned to this territory.")
     async def site_count(self, info: Ctx) -> int:
@@ -348,7 +350,7 @@ class RevenueShareThreshold:
 class BuildingBlockSettings:
     building_block: BuildingBlock  # type: ignore[valid-type]
     invoice_group: int | None
-    settings: JSON  # type: ignore[valid-type]
+    settings: JSON
 
 
 @strawberry.type(description="Per-occupied-room configuration on the contract (§2.3).")
@@ -482,7 +484,7 @@ class Contract:
             BuildingBlockSettings(
                 building_block=billing.BuildingBlock[c.building_block],
                 invoice_group=c.invoice_group,
-                settings=c.settings,
+                settings=JSON(c.settings),
             )
             for c in (await self._configuration(info)).components
         ]
@@ -539,8 +541,9 @@ class Site:
         )
 
     @strawberry.field(description="GeoJSON Point, lon/lat EPSG:4326.")
-    def location(self) -> GeoJSON | None:  # type: ignore[valid-type]
-        return to_geojson(self._row.location)
+    def location(self) -> GeoJSON | None:
+        point = to_geojson(self._row.location)
+        return GeoJSON(point) if point is not None else None
 
     @strawberry.field(
         description="The site's current territory in every layer (territory null = unassigned)."
