@@ -1,17 +1,109 @@
-"""Operating facts of one site and service period, the engine's second input (domain.md §1.7, §2.0 #3)."""
+"""Operating facts of one site around a service period, the engine's second input (domain.md §1.7, §2.0 #3).
+
+The shapes mirror the legacy data-warehouse views the flows read, one row per source row, so a figure can be
+traced back. Money is ``Decimal`` USD; minutes are whole numbers. Rows may extend *before* the service month
+(from the earliest accumulation start the contract needs, at most 12 months back): blocks filter by date or
+period themselves (§2.0 #3 — revenue inputs are the calendar month of ``P_start``; annual accumulations read
+``[acc_start, P_start)``).
+"""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
-__all__ = ["PeriodFacts"]
+__all__ = [
+    "LedgerBalance",
+    "OccupiedRoomsDay",
+    "PeriodFacts",
+    "PriorProfitShare",
+    "RevenueRow",
+    "TimesheetRow",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueRow:
+    """One row of ``vwREVENUE_DAILY_DETAIL_INVOICE`` (§1.7) for the site.
+
+    ``deposit_flag``: ``"Y"`` deposited by Towne Park, ``"N"`` collected by the client, ``"V"`` validation.
+    ``tax_rate`` is a fraction (0.10 = 10 %, §5 F-9).
+    """
+
+    date: datetime.date
+    revenue_code: str
+    category: str
+    collection_type: str | None
+    deposit_flag: str
+    external_revenue: Decimal
+    net_external_revenue: Decimal
+    billable_net_validation: Decimal
+    tax_rate: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OccupiedRoomsDay:
+    """``REVENUE_DATAMART_DAILY_INVOICE`` row of category 'Occupied Rooms' (§2.3)."""
+
+    date: datetime.date
+    rooms: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class TimesheetRow:
+    """One timesheet row (``TIMESHEET_ENTITY``, §1.7, §2.2): minutes per category, each with its next-day twin."""
+
+    date: datetime.date
+    job_code: str
+    regular: int = 0
+    regular_next_day: int = 0
+    overtime: int = 0
+    overtime_next_day: int = 0
+    holiday: int = 0
+    holiday_next_day: int = 0
+    double_overtime: int = 0
+    double_overtime_next_day: int = 0
+    holiday_overtime: int = 0
+    holiday_overtime_next_day: int = 0
+    holiday_double_overtime: int = 0
+    holiday_double_overtime_next_day: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerBalance:
+    """``ACCOUNT_SUMMARY`` row (§1.7): ``period`` ``YYYYMM``, ``main_account`` e.g. ``"6000"``, ``entity``
+    e.g. ``"02"``; ``balance`` USD as posted (revenue accounts are credit-signed, i.e. negative)."""
+
+    period: str
+    main_account: str
+    entity: str
+    balance: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PriorProfitShare:
+    """``metaData.monthlyProfit`` of a profit-share line on an earlier invoice of the site (§2.10e)."""
+
+    invoice_date: datetime.date
+    monthly_profit: Decimal
 
 
 @dataclass(frozen=True, slots=True)
 class PeriodFacts:
-    """Facts of the calendar month of ``P_start`` for one site (revenue, timesheets, ledger balances…).
+    """Everything the invoice engine reads about one site for one statement.
 
-    Fixed Fee needs none, so it is empty for now; the blocks that read facts add them as fields with
-    defaults (e.g. ``timesheets: tuple[TimesheetRow, ...] = ()``), so ``PeriodFacts()`` keeps meaning
-    "no facts known" and existing callers keep working.
+    ``revenue``, ``occupied_rooms``, ``timesheets`` and ``ledger`` hold rows of the service month and,
+    where annual accumulation needs them, of earlier months. ``forecast_internal_revenue`` is
+    ``−Σ FD_BALANCE`` of ``vwFORECAST_CONSOLIDATED`` for the site and period (positive USD, §3.6);
+    ``ready_for_invoice_comment`` the site's ready-for-invoice comment of the previous month (§3.5),
+    ``None`` when there is none. ``PeriodFacts()`` means "no facts known".
     """
+
+    revenue: tuple[RevenueRow, ...] = ()
+    occupied_rooms: tuple[OccupiedRoomsDay, ...] = ()
+    timesheets: tuple[TimesheetRow, ...] = ()
+    ledger: tuple[LedgerBalance, ...] = ()
+    prior_profit_shares: tuple[PriorProfitShare, ...] = ()
+    forecast_internal_revenue: Decimal | None = None
+    ready_for_invoice_comment: str | None = None
