@@ -86,6 +86,57 @@ async def _assign(url: str, layer: str | None) -> int:
     return 0
 
 
+async def _facts_generate(url: str, first: str, last: str, sites: list[str] | None) -> int:
+    from db.database import Database
+    from importer.facts import generate
+
+    database = Database.from_url(url)
+    started = time.perf_counter()
+    try:
+        async with database.transaction() as session:
+            with console.status("Generating synthetic operating facts") as status:
+                summary = await generate(
+                    session,
+                    first,
+                    last,
+                    site_numbers=sites,
+                    progress=lambda m: status.update(f"Generating {m}"),
+                )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    finally:
+        await database.dispose()
+    span = f"{summary.months[0][0]}-{summary.months[0][1]:02d}..{summary.months[-1][0]}-{summary.months[-1][1]:02d}"
+    console.print(
+        f"SYNTHETIC facts for {summary.sites} sites, {span} ({time.perf_counter() - started:.1f} s):"
+    )
+    for table, count in summary.rows.items():
+        console.print(f"  {table}: {count} rows")
+    return 0
+
+
+async def _facts_import(url: str, paths: list[Path]) -> int:
+    from db.database import Database
+    from importer.facts import FactsFileError, import_csv
+
+    database = Database.from_url(url)
+    failed = 0
+    try:
+        for path in paths:
+            try:
+                async with database.transaction() as session:
+                    count = await import_csv(session, path)
+            except (FactsFileError, ValueError, OSError) as exc:
+                failed += 1
+                console.print(f"[red]{exc}[/red]", markup=True, highlight=False)
+                continue
+            console.print(f"{path.name}: {count} rows imported")
+    finally:
+        await database.dispose()
+    return 1 if failed else 0
+
+
 def serve(settings: Settings, url: str, host: str, port: int) -> None:
     import uvicorn
 
@@ -111,6 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--data-dir", type=Path, default=None)
     assign = sub.add_parser("assign", help="point-in-polygon assignment")
     assign.add_argument("--layer", default=None)
+    facts = sub.add_parser("facts", help="operating facts (revenue, timesheets, ledger, …)")
+    facts_sub = facts.add_subparsers(dest="facts_command", required=True)
+    gen = facts_sub.add_parser("generate", help="deterministic SYNTHETIC facts for the real sites")
+    gen.add_argument("--from", dest="first", required=True, help="first month, YYYY-MM")
+    gen.add_argument("--to", dest="last", required=True, help="last month, YYYY-MM")
+    gen.add_argument("--site", dest="sites", action="append", help="site number (repeatable; default all)")
+    facts_import = facts_sub.add_parser("import", help="facts from CSV files named after their table")
+    facts_import.add_argument("files", nargs="+", type=Path)
     db = sub.add_parser("db", help="embedded PostgreSQL cluster")
     db.add_argument("action", choices=["up", "stop", "url"])
     args = parser.parse_args(argv)
@@ -135,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         migrate(url)
     elif args.command == "import":
         asyncio.run(_import(url, data_dir, only_if_empty=False))
+    elif args.command == "facts":
+        if args.facts_command == "generate":
+            return asyncio.run(_facts_generate(url, args.first, args.last, args.sites))
+        return asyncio.run(_facts_import(url, args.files))
     elif args.command == "assign":
         return asyncio.run(_assign(url, args.layer))
     elif args.command == "serve":

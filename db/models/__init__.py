@@ -9,20 +9,40 @@ from db.models.contract import (
     LaborHourJob,
     RevenueShareThreshold,
 )
+from db.models.facts import (
+    ForecastInternalRevenue,
+    LedgerBalance,
+    OccupiedRoomsDaily,
+    ReadyForInvoiceComment,
+    RevenueDaily,
+    TimesheetMinutes,
+)
 from db.models.site import CustomerSite
+from db.models.statement import BillingStatement, Invoice, InvoiceLine, StatementEvent, StatementGeneration
 from db.models.territory import SiteTerritoryAssignment, Territory, TerritoryLayer, TerritoryPart
 
 __all__ = [
     "Base",
+    "BillingStatement",
     "Contract",
     "ContractComponent",
     "CustomerSite",
     "FixedFeeService",
+    "ForecastInternalRevenue",
+    "Invoice",
     "InvoiceGroup",
+    "InvoiceLine",
     "LaborHourJob",
+    "LedgerBalance",
+    "OccupiedRoomsDaily",
+    "ReadyForInvoiceComment",
+    "RevenueDaily",
     "RevenueShareThreshold",
     "SiteTerritoryAssignment",
+    "StatementEvent",
+    "StatementGeneration",
     "Territory",
     "TerritoryLayer",
     "TerritoryPart",
+    "TimesheetMinutes",
 ]
