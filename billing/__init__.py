@@ -5,39 +5,122 @@ Standard library only (a test enforces it); money is ``decimal.Decimal``. Entry 
 
 from __future__ import annotations
 
-from .blocks import BLOCKS, LINE_ORDER, BlockResult, BlockSpec, Calculator, Diagnosis
-from .codes import BillingType, BuildingBlock, RateSelection
-from .config import ContractConfig, FixedFeeService, InvoiceGroup
-from .engine import preview, rate_selection_date, statement_groups
-from .facts import PeriodFacts
-from .lines import BillingPreview, Invoice, InvoiceLine
+from .blocks import BLOCKS, LINE_ORDER, BlockOptions, BlockResult, BlockSpec, Calculator, Diagnosis
+from .blocks.common import last_anniversary, revenue_share_accumulation_start, service_year_accumulation_start
+from .codes import (
+    AccumulationStart,
+    AccumulationType,
+    AdhocLineType,
+    BillingType,
+    BuildingBlock,
+    ClaimsType,
+    InsuranceType,
+    ManagementAgreementType,
+    MidMonthLineTitle,
+    NonGlExpenseType,
+    PayrollType,
+    PtebBillingType,
+    RateSelection,
+    SupportServicesBillingType,
+    ValidationThresholdType,
+)
+from .config import (
+    AccountToggle,
+    BellService,
+    BillableAccount,
+    ContractConfig,
+    DepositedRevenue,
+    FixedFeeService,
+    InvoiceGroup,
+    LaborHourJob,
+    ManagementAgreement,
+    ManagementAgreementJob,
+    MidMonthAdvance,
+    NonGlExpense,
+    PerOccupiedRoom,
+    ThresholdStructure,
+)
+from .engine import earliest_fact_date, preview, rate_selection_date, statement_groups
+from .facts import LedgerBalance, OccupiedRoomsDay, PeriodFacts, PriorProfitShare, RevenueRow, TimesheetRow
+from .lines import (
+    AdhocLine,
+    BillingPreview,
+    Invoice,
+    InvoiceLine,
+    ProfitShareItem,
+    ProfitShareSummary,
+    RevenueShareItem,
+    ValidationItem,
+)
 from .money import round2
 from .numbering import invoice_number, normalize_site_number
 from .period import PeriodError, ServicePeriod
+from .tiers import Tier, TierShare, cap_tiers
 
 __all__ = [
     "BLOCKS",
     "LINE_ORDER",
+    "AccountToggle",
+    "AccumulationStart",
+    "AccumulationType",
+    "AdhocLine",
+    "AdhocLineType",
+    "BellService",
+    "BillableAccount",
     "BillingPreview",
     "BillingType",
+    "BlockOptions",
     "BlockResult",
     "BlockSpec",
     "BuildingBlock",
     "Calculator",
+    "ClaimsType",
     "ContractConfig",
+    "DepositedRevenue",
     "Diagnosis",
     "FixedFeeService",
+    "InsuranceType",
     "Invoice",
     "InvoiceGroup",
     "InvoiceLine",
+    "LaborHourJob",
+    "LedgerBalance",
+    "ManagementAgreement",
+    "ManagementAgreementJob",
+    "ManagementAgreementType",
+    "MidMonthAdvance",
+    "MidMonthLineTitle",
+    "NonGlExpense",
+    "NonGlExpenseType",
+    "OccupiedRoomsDay",
+    "PayrollType",
+    "PerOccupiedRoom",
     "PeriodError",
     "PeriodFacts",
+    "PriorProfitShare",
+    "ProfitShareItem",
+    "ProfitShareSummary",
+    "PtebBillingType",
     "RateSelection",
+    "RevenueRow",
+    "RevenueShareItem",
     "ServicePeriod",
+    "SupportServicesBillingType",
+    "ThresholdStructure",
+    "Tier",
+    "TierShare",
+    "TimesheetRow",
+    "ValidationItem",
+    "ValidationThresholdType",
+    "cap_tiers",
+    "earliest_fact_date",
     "invoice_number",
+    "last_anniversary",
     "normalize_site_number",
     "preview",
     "rate_selection_date",
+    "revenue_share_accumulation_start",
     "round2",
+    "service_year_accumulation_start",
     "statement_groups",
 ]

@@ -83,10 +83,15 @@ class LedgerBalance:
 
 @dataclass(frozen=True, slots=True)
 class PriorProfitShare:
-    """``metaData.monthlyProfit`` of a profit-share line on an earlier invoice of the site (§2.10e)."""
+    """``metaData.monthlyProfit`` of a profit-share line on an earlier invoice of the site (§2.10e).
+
+    ``service_period_start`` (``P_start`` of that statement), when known, places the profit in its service
+    month; without it the legacy invoice-date window is used (see ``billing.blocks.profit_share``).
+    """
 
     invoice_date: datetime.date
     monthly_profit: Decimal
+    service_period_start: datetime.date | None = None
 
 
 @dataclass(frozen=True, slots=True)

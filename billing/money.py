@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["CENT", "ZERO", "require_money", "round2"]
+__all__ = ["CENT", "HUNDRED", "ZERO", "format_amount", "format_number", "require_money", "round2"]
 
 CENT = Decimal("0.01")
 # Sums start here so that an empty sum reads "0.00", like a stored currency column.
 ZERO = Decimal("0.00")
+# Percentages are stored as whole numbers (30 = 30 %) and divided by this at use (§0.1).
+HUNDRED = Decimal(100)
 
 
 def round2(value: Decimal) -> Decimal:
@@ -39,3 +41,17 @@ def require_money(value: object, what: str) -> Decimal:
     if not value.is_finite():
         raise ValueError(f"{what} must be a finite amount, got {value}")
     return value
+
+
+def format_amount(value: Decimal) -> str:
+    """``value`` at cents with thousands separators, as the flows print a base: ``"20,000.00"``, ``"-1,234.57"``.
+
+    The caller adds the ``$`` ("Total Base for Fee Calculation: $" + this, §2.4). Rounds with :func:`round2`.
+    """
+    return f"{round2(value):,.2f}"
+
+
+def format_number(value: Decimal) -> str:
+    """``value`` without trailing zeros or exponent: ``108.00`` → ``"108"``, ``160.330`` → ``"160.33"`` (§5 F-3)."""
+    text = format(value.normalize(), "f")
+    return "0" if text in {"-0", ""} else text

@@ -375,10 +375,11 @@ async def generate(
     last: str,
     *,
     site_numbers: Sequence[str] | None = None,
-    forecast: Callable[[list[SiteProfile], list[tuple[int, int]]], Any] | None = None,
+    with_forecast: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> GenerateSummary:
-    """Replace the synthetic facts of the sites for the months `first`..`last` (`YYYY-MM`)."""
+    """Replace the synthetic facts of the sites for the months `first`..`last` (`YYYY-MM`), then (unless
+    `with_forecast` is False) the synthetic forecast computed from them (`importer.forecast`)."""
     span = months(first, last)
     profiles = await site_profiles(session, site_numbers)
     site_ids = [p.site_id for p in profiles]
@@ -410,10 +411,14 @@ async def generate(
             ("ready_for_invoice_comment", batch.comments),
         ):
             summary.rows[table] = summary.rows.get(table, 0) + await copy_rows(session, table, rows)
-    if forecast is not None:
-        rows = await forecast(profiles, span)
+    if with_forecast:
+        from importer.forecast import forecast_rows  # the engine reads the facts just written
+
+        if progress:
+            progress("forecast")
+        forecast = await forecast_rows(session, profiles, span)
         summary.rows["forecast_internal_revenue"] = await copy_rows(
-            session, "forecast_internal_revenue", rows
+            session, "forecast_internal_revenue", forecast
         )
     await session.execute(text("ANALYZE revenue_daily, timesheet_minutes, ledger_balance"))
     return summary

@@ -1,60 +1,37 @@
-"""Billing figures on demand: contract rows → `billing.ContractConfig` → `billing.preview` (nothing persisted)."""
+"""Billing figures on demand: contract rows → `billing.ContractConfig` → `billing.preview` (nothing persisted).
+
+`load_billables` + `compute_previews` are the set-based path shared by the site preview, the portfolio preview,
+statement generation and `bench/billing.py`: a fixed number of SQL statements whatever the number of sites.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import (
     BillingPreview,
     BillingType,
     BuildingBlock,
     ContractConfig,
-    FixedFeeService,
-    InvoiceGroup,
     PeriodError,
     ServicePeriod,
+    earliest_fact_date,
     preview,
 )
+from billing.lines import AdhocLine
 from db.models import Contract, CustomerSite
-from db.repositories.contracts import ContractConfiguration
+from db.repositories import contracts as contract_repo
+from db.repositories.facts import load_facts
+from db.repositories.sites import SiteOrder, SiteQuery, find_sites
 from resolvers.context import Context
+from resolvers.contract_config import contract_config
 from resolvers.errors import BadUserInput
-
-
-def contract_config(
-    site: CustomerSite, contract: Contract, configuration: ContractConfiguration
-) -> ContractConfig:
-    """The engine's view of a stored contract (domain.md §1.3–§1.5)."""
-    return ContractConfig(
-        site_number=site.site_number,
-        billing_type=BillingType[contract.billing_type],
-        building_blocks=frozenset(BuildingBlock[b] for b in contract.building_blocks),
-        invoice_groups=tuple(
-            InvoiceGroup(
-                number=g.group_number,
-                title=g.title,
-                description=g.description,
-                site_number=g.site_number_override,
-                customer_name=g.customer_name,
-                vendor_id=g.vendor_id,
-            )
-            for g in configuration.invoice_groups
-        ),
-        fixed_fee_services=tuple(
-            FixedFeeService(
-                display_name=s.display_name,
-                code=s.code,
-                fee=s.fee,
-                name=s.name,
-                start_date=s.start_date,
-                end_date=s.end_date,
-                invoice_group=s.invoice_group,
-            )
-            for s in configuration.fixed_fee_services
-        ),
-        payment_terms=contract.payment_terms,
-        purchase_order=contract.purchase_order,
-        increment_percentage=contract.increment_percentage,
-        increment_month=contract.increment_month,
-    )
 
 
 def parse_period(text: str | None, billing_type: BillingType, ctx: Context) -> ServicePeriod:
@@ -67,8 +44,80 @@ def parse_period(text: str | None, billing_type: BillingType, ctx: Context) -> S
         raise BadUserInput(str(exc), argument="servicePeriod") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class Billable:
+    """A site with its contract as the engine sees it."""
+
+    site: CustomerSite
+    contract: Contract
+    config: ContractConfig
+
+
+async def load_billables(
+    session: AsyncSession, *, site_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Billable]:
+    """Sites with contracts and every configuration row: six statements whatever the number of sites."""
+    rows = (
+        await session.execute(
+            select(CustomerSite, Contract)
+            .join(Contract, Contract.site_id == CustomerSite.id)
+            .where(CustomerSite.id.in_(site_ids))
+        )
+    ).all()
+    configurations = await contract_repo.configurations(session, contract_ids=[c.id for _, c in rows])
+    return {
+        site.id: Billable(site, contract, contract_config(site, contract, configurations[contract.id]))
+        for site, contract in rows
+    }
+
+
+def facts_start(config: ContractConfig, period: ServicePeriod) -> dt.date:
+    """First day of facts the engine reads for `period`: the month itself, or the accumulation start of an
+    annual revenue share, claims cap or profit share (§2.4, §2.10), exactly as the engine computes it."""
+    return earliest_fact_date(config, period)
+
+
+async def compute_previews(
+    session: AsyncSession,
+    billables: Mapping[uuid.UUID, Billable],
+    period: ServicePeriod,
+    *,
+    versions: Mapping[uuid.UUID, int] | None = None,
+    adhoc: Mapping[uuid.UUID, Sequence[AdhocLine]] | None = None,
+) -> dict[uuid.UUID, BillingPreview]:
+    """Invoices of every billable site for `period`; facts fetched set-based (six statements in all)."""
+    if not billables:
+        return {}
+    facts = await load_facts(
+        session,
+        windows={site_id: facts_start(b.config, period) for site_id, b in billables.items()},
+        end=period.end,
+        period=period.yyyymm,
+    )
+    return {
+        site_id: preview(
+            b.config,
+            period,
+            facts[site_id],
+            version=(versions or {}).get(site_id, 1),
+            adhoc_lines=tuple((adhoc or {}).get(site_id, ())),
+        )
+        for site_id, b in billables.items()
+    }
+
+
+def restrict(config: ContractConfig, blocks: Sequence[BuildingBlock] | None) -> ContractConfig:
+    """The configuration with only `blocks` enabled (what-if previews); None keeps every block."""
+    if blocks is None:
+        return config
+    return replace(config, building_blocks=config.building_blocks & frozenset(blocks))
+
+
 async def billing_preview(
-    ctx: Context, site: CustomerSite, service_period: str | None
+    ctx: Context,
+    site: CustomerSite,
+    service_period: str | None,
+    building_blocks: Sequence[BuildingBlock] | None = None,
 ) -> BillingPreview | None:
     """Invoices and totals of the site for the period, computed now; None when the site has no contract."""
     if service_period is not None:
@@ -80,5 +129,20 @@ async def billing_preview(
     if contract is None:
         return None
     configuration = await ctx.loaders.configuration.load(contract.id)
-    config = contract_config(site, contract, configuration)
-    return preview(config, parse_period(service_period, config.billing_type, ctx))
+    config = restrict(contract_config(site, contract, configuration), building_blocks)
+    period = parse_period(service_period, config.billing_type, ctx)
+    facts = await ctx.loaders.facts.load((site.id, facts_start(config, period), period))
+    return preview(config, period, facts)
+
+
+async def portfolio_previews(
+    ctx: Context, *, query: SiteQuery, period: ServicePeriod, limit: int
+) -> tuple[list[CustomerSite], dict[uuid.UUID, BillingPreview]]:
+    """Sites matching `query` (by site number) and their previews: sites, contracts, configuration and
+    facts each in a fixed number of statements (the portfolio view and `bench/billing.py`)."""
+    async with ctx.db.read() as session:
+        rows = await find_sites(session, query=query, order=SiteOrder.SITE_NUMBER, offset=0, limit=limit)
+        sites = [site for site, _ in rows]
+        billables = await load_billables(session, site_ids=[s.id for s in sites])
+        previews = await compute_previews(session, billables, period)
+    return sites, previews

@@ -14,12 +14,23 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from billing import PeriodFacts, ServicePeriod
 from db.database import Database
-from db.models import Contract, CustomerSite, TerritoryLayer
+from db.models import (
+    BillingStatement,
+    Contract,
+    CustomerSite,
+    Invoice,
+    InvoiceLine,
+    StatementEvent,
+    TerritoryLayer,
+)
 from db.repositories import contracts as contract_repo
 from db.repositories import sites as site_repo
+from db.repositories import statements as statement_repo
 from db.repositories import territories as territory_repo
 from db.repositories.contracts import ContractConfiguration
+from db.repositories.facts import load_facts
 from db.repositories.sites import AssignmentView
 from db.repositories.territories import TerritoryView
 
@@ -46,6 +57,58 @@ class Loaders:
         self.territories_of_layer = DataLoader(self._territories_of_layers)
         self.site_count = DataLoader(self._site_counts)
         self.geometry = DataLoader(self._geometries)
+        self.facts = DataLoader(self._facts)
+        self.statement_by_id = DataLoader(self._statements_by_id)
+        self.invoices_of_statement = DataLoader(self._invoices_of)
+        self.invoice_by_id = DataLoader(self._invoices_by_id)
+        self.lines_of_invoice = DataLoader(self._lines_of)
+        self.events_of_statement = DataLoader(self._events_of)
+
+    def forget_statements(self) -> None:
+        """Drop cached statements, invoices, lines and events after a write in this request."""
+        for loader in (
+            self.statement_by_id,
+            self.invoices_of_statement,
+            self.invoice_by_id,
+            self.lines_of_invoice,
+            self.events_of_statement,
+        ):
+            loader.clear_all()
+
+    async def _facts(self, keys: list[tuple[uuid.UUID, dt.date, ServicePeriod]]) -> list[PeriodFacts]:
+        # one load per service period in the batch (usually one): six statements for all its sites
+        by_period: dict[ServicePeriod, dict[uuid.UUID, dt.date]] = defaultdict(dict)
+        for site_id, start, period in keys:
+            by_period[period][site_id] = start
+        found: dict[tuple[uuid.UUID, ServicePeriod], PeriodFacts] = {}
+        async with self.db.read() as session:
+            for period, windows in by_period.items():
+                loaded = await load_facts(session, windows=windows, end=period.end, period=period.yyyymm)
+                found.update({(site_id, period): facts for site_id, facts in loaded.items()})
+        return [found[(site_id, period)] for site_id, _, period in keys]
+
+    async def _statements_by_id(self, keys: list[uuid.UUID]) -> list[BillingStatement | None]:
+        async with self.db.read() as session:
+            return _ordered(keys, await statement_repo.statements_by_id(session, statement_ids=keys))
+
+    async def _invoices_of(self, keys: list[uuid.UUID]) -> list[list[Invoice]]:
+        async with self.db.read() as session:
+            found = await statement_repo.invoices_of(session, statement_ids=keys)
+        return [found.get(key, []) for key in keys]
+
+    async def _invoices_by_id(self, keys: list[uuid.UUID]) -> list[Invoice | None]:
+        async with self.db.read() as session:
+            return _ordered(keys, await statement_repo.invoices_by_id(session, invoice_ids=keys))
+
+    async def _lines_of(self, keys: list[uuid.UUID]) -> list[list[InvoiceLine]]:
+        async with self.db.read() as session:
+            found = await statement_repo.lines_of(session, invoice_ids=keys)
+        return [found.get(key, []) for key in keys]
+
+    async def _events_of(self, keys: list[uuid.UUID]) -> list[list[StatementEvent]]:
+        async with self.db.read() as session:
+            found = await statement_repo.events_of(session, statement_ids=keys)
+        return [found.get(key, []) for key in keys]
 
     async def _sites_by_id(self, keys: list[uuid.UUID]) -> list[CustomerSite | None]:
         async with self.db.read() as session:

@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from resolvers.errors import TowneGraphQLError
 from schema.query import Query
 from schema.scalars import SCALARS
+from schema.statements import Mutation
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -24,7 +25,9 @@ def _should_mask(error: GraphQLError) -> bool:
 
 def build_schema(*, mask_errors: bool = False) -> strawberry.Schema:
     extensions: list[Any] = [lambda: MaskErrors(should_mask_error=_should_mask)] if mask_errors else []
-    return strawberry.Schema(query=Query, extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS))
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS)
+    )
 
 
 __all__ = ["build_schema"]

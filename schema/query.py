@@ -8,7 +8,10 @@ import billing
 from db.repositories import territories as territory_repo
 from db.repositories.sites import SiteOrder
 from resolvers import sites as site_resolvers
+from resolvers.errors import BadUserInput
+from schema import statements as statement_schema
 from schema.types import (
+    BillingPreview,
     BuildingBlock,
     Ctx,
     Site,
@@ -45,7 +48,7 @@ class SiteFilter:
     territory: TerritoryRef | None = None
     source_district: str | None = strawberry.field(default=None, description="Exact legacy district string.")
     state: str | None = strawberry.field(default=None, description="2-letter USPS code.")
-    building_block: BuildingBlock | None = None  # type: ignore[valid-type]
+    building_block: BuildingBlock | None = None
     search: str | None = strawberry.field(default=None, description="Substring of the name or address.")
     bbox: list[float] | None = strawberry.field(
         default=None, description="[minLon, minLat, maxLon, maxLat] in EPSG:4326."
@@ -74,8 +77,46 @@ def _filter_input(raw: SiteFilter | None) -> site_resolvers.FilterInput | None:
     )
 
 
+@strawberry.type(description="A site and its billing preview (null preview: no contract).")
+class SiteBillingPreview:
+    site: Site
+    preview: BillingPreview | None
+
+
 @strawberry.type
 class Query:
+    statement = strawberry.field(
+        resolver=statement_schema.statement, description="A statement by id; null if unknown."
+    )
+    statements = strawberry.field(
+        resolver=statement_schema.statements, description="Statements, newest service period first."
+    )
+
+    @strawberry.field(
+        description="Billing previews of many sites for one service period, facts fetched set-based "
+        "(a fixed number of SQL statements whatever the number of sites). At most 1000 sites per call."
+    )
+    async def billing_previews(
+        self, info: Ctx, service_period: str, filter: SiteFilter | None = None, first: int = 1000
+    ) -> list[SiteBillingPreview]:
+        from resolvers import billing as billing_resolvers
+
+        if not 0 <= first <= 1000:
+            raise BadUserInput(f"first must be between 0 and 1000, got {first}", argument="first")
+        period = statement_schema.parse_period(service_period)
+        assert period is not None
+        query = site_resolvers.build_query(_filter_input(filter))
+        rows, previews = await billing_resolvers.portfolio_previews(
+            info.context, query=query, period=period, limit=first
+        )
+        return [
+            SiteBillingPreview(
+                site=Site.from_row(row),
+                preview=BillingPreview.from_result(previews[row.id]) if row.id in previews else None,
+            )
+            for row in rows
+        ]
+
     @strawberry.field(description="The site with this site number (leading zeros optional); null if unknown.")
     async def site(self, info: Ctx, site_number: str) -> Site | None:
         row = await site_resolvers.site_by_number(info.context, site_number)
@@ -88,7 +129,7 @@ class Query:
         filter: SiteFilter | None = None,
         first: int = 50,
         after: str | None = None,
-        order_by: SiteOrderField = SiteOrder.SITE_NUMBER,  # type: ignore[valid-type]
+        order_by: SiteOrderField = SiteOrder.SITE_NUMBER,
         distance_from: PointInput | None = None,
     ) -> SiteConnection:
         query = site_resolvers.build_query(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 import billing
+import billing.codes
 from db.models import Contract as ContractRow
 from db.models import CustomerSite
 from db.models import TerritoryLayer as LayerRow
@@ -23,10 +25,15 @@ from resolvers.errors import BadUserInput
 from schema.scalars import JSON, GeoJSON
 from spatial.geometry import to_geojson
 
-BuildingBlock = strawberry.enum(billing.BuildingBlock, name="BuildingBlock", description="domain.md §1.4")
-BillingType = strawberry.enum(
-    billing.BillingType, name="BillingType", description="Arrears or Advanced (§1.3)"
-)
+# strawberry.enum registers the GraphQL enum on the class itself; the aliases keep annotations plain types
+strawberry.enum(billing.BuildingBlock, name="BuildingBlock", description="domain.md §1.4")
+strawberry.enum(billing.BillingType, name="BillingType", description="Arrears or Advanced (§1.3)")
+strawberry.enum(billing.codes.AdhocLineType, name="AdhocLineType", description="§3.4 GL code types")
+strawberry.enum(SiteOrder, name="SiteOrderField")
+BuildingBlock = billing.BuildingBlock
+BillingType = billing.BillingType
+AdhocLineType = billing.codes.AdhocLineType
+SiteOrderField = SiteOrder
 
 
 @strawberry.enum(description="How a site's point was found.")
@@ -47,8 +54,6 @@ class AssignmentMethod(enum.Enum):
     POINT_IN_POLYGON = "point_in_polygon"
     MANUAL = "manual"
 
-
-SiteOrderField = strawberry.enum(SiteOrder, name="SiteOrderField")
 
 Ctx = Info[Context, None]
 
@@ -174,7 +179,7 @@ class Territory:
         info: Ctx,
         first: int = 50,
         after: str | None = None,
-        order_by: SiteOrderField = SiteOrder.SITE_NUMBER,  # type: ignore[valid-type]
+        order_by: SiteOrderField = SiteOrder.SITE_NUMBER,
     ) -> SiteConnection:
         query = SiteQuery(territory_id=self.id)
         page = await site_resolvers.site_page(
@@ -215,18 +220,70 @@ class SiteTerritory:
         return Territory.from_view(view) if view else None
 
 
+@strawberry.type(description="Metadata flags of an invoice line (domain.md §1.6).")
+class InvoiceLineFlags:
+    is_adhoc: bool
+    is_profit_deduction: bool
+    is_non_billable_expense: bool
+    is_client_paid_expense: bool
+    is_management_fee: bool
+    is_billable_payroll_accounts: bool
+    is_pteb: bool
+    is_support_services: bool
+    is_billable_expense_accounts: bool
+    is_insurance: bool
+    is_claims: bool
+    is_profit_share: bool
+    is_deposited_revenue: bool
+    is_paid_parking_tax: bool
+
+
+FLAG_NAMES = tuple(InvoiceLineFlags.__annotations__)
+
+
 @strawberry.type
 class InvoiceLine:
-    building_block: BuildingBlock  # type: ignore[valid-type]
+    id: strawberry.ID | None = strawberry.field(description="`lineItemId`; null on a preview.")
+    building_block: BuildingBlock | None = strawberry.field(description="Null for ad-hoc lines.")
+    adhoc_type: AdhocLineType | None
     title: str
-    code: str
+    code: str = strawberry.field(description="GL main account, e.g. 4790.")
     description: str
-    amount: Decimal
-    explanation: str
+    amount: Decimal = strawberry.field(description="USD, as a decimal string.")
+    explanation: str = strawberry.field(
+        description="Inputs used and the formula applied, with the domain rule."
+    )
+    flags: InvoiceLineFlags
+    monthly_profit: Decimal | None
+    taxes_paid: Decimal | None
+
+    @classmethod
+    def build(cls, line: Any, *, line_id: str | None = None) -> InvoiceLine:
+        """From an engine line (`billing.InvoiceLine`) or a stored `invoice_line` row; both carry the flags."""
+        block = line.building_block
+        if isinstance(block, str):
+            block = billing.BuildingBlock[block]
+        adhoc = line.adhoc_type
+        if isinstance(adhoc, str):
+            adhoc = billing.codes.AdhocLineType[adhoc]
+        return cls(
+            id=strawberry.ID(line_id) if line_id else None,
+            building_block=block,
+            adhoc_type=adhoc,
+            title=line.title,
+            code=line.code,
+            description=line.description,
+            amount=line.amount,
+            explanation=line.explanation,
+            flags=InvoiceLineFlags(**{name: bool(getattr(line, name, False)) for name in FLAG_NAMES}),
+            monthly_profit=line.monthly_profit,
+            taxes_paid=line.taxes_paid,
+        )
 
 
 @strawberry.type
 class Invoice:
+    id: strawberry.ID | None = strawberry.field(description="Null on a preview.")
     group_number: int
     invoice_number: str = strawberry.field(description="`site-yyyyMM-GG-VV` (§3.4)")
     invoice_date: dt.date
@@ -242,14 +299,14 @@ class Invoice:
 class BillingPreview:
     site_number: str
     service_period: str = strawberry.field(description="YYYY-MM")
-    billing_type: BillingType  # type: ignore[valid-type]
+    billing_type: BillingType
     version: int
     rate_selection_date: dt.date = strawberry.field(
         description="Rate rows are those active on this date (§2.15)."
     )
     invoices: list[Invoice]
     total: Decimal
-    not_computed: list[BuildingBlock] = strawberry.field(  # type: ignore[valid-type]
+    not_computed: list[BuildingBlock] = strawberry.field(
         description="Enabled building blocks this engine version does not compute yet (never silently 0)."
     )
     warnings: list[str]
@@ -264,6 +321,7 @@ class BillingPreview:
             rate_selection_date=result.rate_selection_date,
             invoices=[
                 Invoice(
+                    id=None,
                     group_number=inv.group_number,
                     invoice_number=inv.invoice_number,
                     invoice_date=inv.invoice_date,
@@ -272,17 +330,7 @@ class BillingPreview:
                     payment_terms=inv.payment_terms,
                     purchase_order=inv.purchase_order,
                     amount=inv.amount,
-                    lines=[
-                        InvoiceLine(
-                            building_block=line.building_block,
-                            title=line.title,
-                            code=line.code,
-                            description=line.description,
-                            amount=line.amount,
-                            explanation=line.explanation,
-                        )
-                        for line in inv.lines
-                    ],
+                    lines=[InvoiceLine.build(line) for line in inv.lines],
                 )
                 for inv in result.invoices
             ],
@@ -348,7 +396,7 @@ class RevenueShareThreshold:
     description="Settings of a single-row building block (bell, mid-month advance, deposits, …)."
 )
 class BuildingBlockSettings:
-    building_block: BuildingBlock  # type: ignore[valid-type]
+    building_block: BuildingBlock
     invoice_group: int | None
     settings: JSON
 
@@ -364,8 +412,8 @@ class OccupiedRoom:
 class Contract:
     id: strawberry.ID
     contract_type: str | None = strawberry.field(description="EDW label, informational (§1.3).")
-    billing_type: BillingType  # type: ignore[valid-type]
-    building_blocks: list[BuildingBlock]  # type: ignore[valid-type]
+    billing_type: BillingType
+    building_blocks: list[BuildingBlock]
     increment_percentage: Decimal
     increment_month: int | None
     consumer_price_index: bool
@@ -577,8 +625,15 @@ class Site:
         return Contract.from_row(row) if row else None
 
     @strawberry.field(
-        description="Invoices for a service period `YYYY-MM` (default: the billing type's next period), computed now."
+        description="Invoices for a service period `YYYY-MM` (default: the billing type's period, §3.2), computed now "
+        "and not persisted; `buildingBlocks` restricts the computation to those blocks (what-if)."
     )
-    async def billing_preview(self, info: Ctx, service_period: str | None = None) -> BillingPreview | None:
-        result = await billing_resolvers.billing_preview(info.context, self._row, service_period)
+    async def billing_preview(
+        self,
+        info: Ctx,
+        service_period: str | None = None,
+        building_blocks: list[BuildingBlock] | None = None,
+    ) -> BillingPreview | None:
+        blocks = None if building_blocks is None else list(building_blocks)
+        result = await billing_resolvers.billing_preview(info.context, self._row, service_period, blocks)
         return BillingPreview.from_result(result) if result else None

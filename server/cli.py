@@ -116,6 +116,27 @@ async def _facts_generate(url: str, first: str, last: str, sites: list[str] | No
     return 0
 
 
+DEMO_MONTHS = ("2025-01", "2025-06")
+
+
+async def _facts_if_empty(url: str) -> None:
+    """`make run` on an empty database: SYNTHETIC operating facts for the demo months."""
+    from sqlalchemy import text
+
+    from db.database import Database
+
+    database = Database.from_url(url)
+    try:
+        async with database.read() as session:
+            has_facts = (
+                await session.execute(text("SELECT EXISTS (SELECT 1 FROM revenue_daily)"))
+            ).scalar_one()
+    finally:
+        await database.dispose()
+    if not has_facts:
+        await _facts_generate(url, *DEMO_MONTHS, None)
+
+
 async def _facts_import(url: str, paths: list[Path]) -> int:
     from db.database import Database
     from importer.facts import FactsFileError, import_csv
@@ -206,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         migrate(url)
         asyncio.run(_import(url, data_dir, only_if_empty=True))
+        asyncio.run(_facts_if_empty(url))
         console.print(f"Ready in {time.perf_counter() - started:.1f} s.")
         serve(settings, url, args.host or settings.host, args.port or settings.port)
     return 0

@@ -91,12 +91,21 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+FACTS_FROM, FACTS_TO = "2025-03", "2025-04"
+
+
 @pytest.fixture(scope="session")
 async def imported(engine: AsyncEngine) -> ImportSummary:
-    """The real data, imported once and committed (tests roll back on top of it)."""
+    """The real data plus SYNTHETIC facts for March–April 2025, imported once and committed (tests roll back
+    on top of it)."""
+    from importer.facts import generate
+
     database = Database(engine)
     async with database.transaction() as session:
-        return await import_all(session, REPO_ROOT / "data")
+        summary = await import_all(session, REPO_ROOT / "data")
+    async with database.transaction() as session:
+        await generate(session, FACTS_FROM, FACTS_TO)
+    return summary
 
 
 @pytest.fixture
@@ -130,7 +139,8 @@ class GraphQLClient:
         self.context = context
 
     async def execute(self, query: str, **variables: Any) -> Any:
-        """Run a query; returns the result (data and errors) without raising."""
+        """Run one operation with a fresh context (as each HTTP request gets); returns data and errors."""
+        self.context = Context(db=self.context.db, settings=self.context.settings, today=self.context.today)
         return await self.schema.execute(query, variable_values=variables or None, context_value=self.context)
 
     async def data(self, query: str, **variables: Any) -> dict[str, Any]:

@@ -48,11 +48,22 @@ async def test_fixed_fee_not_yet_active_bills_nothing_and_says_so(gql: GraphQLCl
     assert preview["warnings"]
 
 
-async def test_blocks_not_computed_yet_are_listed_not_zeroed(gql: GraphQLClient) -> None:
+async def test_hybrid_fixed_fee_and_per_labor_hour_from_synthetic_timesheets(gql: GraphQLClient) -> None:
     preview = (await gql.data(PREVIEW, n="0338", p="2025-04"))["site"]["billingPreview"]
-    assert preview["notComputed"] == ["PER_LABOR_HOUR"]
-    fixed = [line for inv in preview["invoices"] for line in inv["lines"]]
-    assert {line["buildingBlock"] for line in fixed} == {"FIXED_FEE"}
+    assert preview["notComputed"] == []
+    lines = [line for inv in preview["invoices"] for line in inv["lines"]]
+    assert {line["buildingBlock"] for line in lines} == {"FIXED_FEE", "PER_LABOR_HOUR"}
+    assert all("§2.2" in line["explanation"] for line in lines if line["buildingBlock"] == "PER_LABOR_HOUR")
+
+
+async def test_what_if_preview_restricted_to_some_building_blocks(gql: GraphQLClient) -> None:
+    query = """query ($b: [BuildingBlock!]) { site(siteNumber: "0338") {
+        billingPreview(servicePeriod: "2025-04", buildingBlocks: $b) { total invoices { lines { buildingBlock amount } } } } }"""
+    both = (await gql.data(query, b=None))["site"]["billingPreview"]
+    fixed = (await gql.data(query, b=["FIXED_FEE"]))["site"]["billingPreview"]
+    lines = [line for inv in fixed["invoices"] for line in inv["lines"]]
+    assert {line["buildingBlock"] for line in lines} == {"FIXED_FEE"}
+    assert 0 < float(fixed["total"]) < float(both["total"])
 
 
 async def test_every_site_previews_without_error(gql: GraphQLClient) -> None:

@@ -9,7 +9,7 @@ from ..config import ContractConfig, FixedFeeService
 from ..facts import PeriodFacts
 from ..lines import InvoiceLine
 from ..period import ServicePeriod
-from .base import BlockResult, BlockSpec
+from .base import DEFAULT_OPTIONS, BlockOptions, BlockResult, BlockSpec
 
 __all__ = ["FIXED_FEE", "calculate", "diagnose"]
 
@@ -22,13 +22,14 @@ def calculate(
     period: ServicePeriod,
     facts: PeriodFacts,
     selection_date: datetime.date,
+    options: BlockOptions = DEFAULT_OPTIONS,
 ) -> BlockResult:
     """Fixed-fee lines of invoice group ``group_number`` (§2.1).
 
     One line per service row routed to the group (``coalesce(row.invoice_group, 1)``, §2.0 gate 2) and active
     on ``selection_date`` (§2.0 #4, §2.15), in configuration order: title = display name, code = row code,
-    amount = fee in USD, unrounded and never pro-rated (§2.15). Subtotal = Σ fees. ``period`` and ``facts``
-    play no part: the fee does not depend on the month's activity.
+    amount = fee in USD, unrounded and never pro-rated (§2.15). Subtotal = Σ fees. ``period``, ``facts`` and
+    ``options`` play no part: the fee does not depend on the month's activity.
     """
     lines = tuple(
         _line(row, selection_date)

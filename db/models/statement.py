@@ -164,6 +164,9 @@ class Invoice(Base):
     purchase_order: Mapped[str | None] = mapped_column(Text)
     vendor_id: Mapped[str | None] = mapped_column(Text)
     site_number: Mapped[str] = mapped_column(Text, nullable=False)  # after the group's override (§1.5)
+    # P_month of a management-agreement invoice (§2.10e), kept even when the profit-share line is 0 and
+    # dropped, because next month's annual accumulation reads it
+    monthly_profit: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
 
 
 class InvoiceLine(Base):

@@ -16,7 +16,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.facts import LedgerBalance, OccupiedRoomsDay, PeriodFacts, RevenueRow, TimesheetRow
+from billing.facts import (
+    LedgerBalance,
+    OccupiedRoomsDay,
+    PeriodFacts,
+    PriorProfitShare,
+    RevenueRow,
+    TimesheetRow,
+)
 
 MINUTES = (
     "regular", "regular_next_day", "overtime", "overtime_next_day", "holiday", "holiday_next_day",
@@ -32,7 +39,7 @@ async def load_facts(
 ) -> dict[uuid.UUID, PeriodFacts]:
     """Facts of each site in `windows` (site id → first day needed) up to `end` (last day of the service
     month). `period` (`YYYYMM`) selects the forecast; the ready-for-invoice comment is the previous month's
-    (§3.5). Six statements whatever the number of sites."""
+    (§3.5). Seven statements whatever the number of sites."""
     site_ids = list(windows)
     params: dict[str, Any] = {"site_ids": site_ids, "starts": [windows[s] for s in site_ids], "end": end}
     revenue: dict[uuid.UUID, list[RevenueRow]] = defaultdict(list)
@@ -98,6 +105,21 @@ async def load_facts(
             )
         ).all()
     )
+    # §2.10e: monthly profit of earlier service months, from the newest version of each earlier statement
+    prior: dict[uuid.UUID, list[PriorProfitShare]] = defaultdict(list)
+    for r in await session.execute(
+        text(
+            "SELECT DISTINCT ON (s.site_id, s.service_period_start) s.site_id, i.invoice_date, i.monthly_profit,"
+            " s.service_period_start"
+            f" FROM billing_statement s {_WINDOW.replace('f.site_id', 's.site_id')}"
+            " JOIN invoice i ON i.statement_id = s.id AND i.monthly_profit IS NOT NULL"
+            " WHERE s.service_period_start >= date_trunc('month', w.start)::date"
+            " AND s.service_period_start < date_trunc('month', CAST(:end AS date))::date"
+            " ORDER BY s.site_id, s.service_period_start, s.version DESC"
+        ),
+        params,
+    ):
+        prior[r[0]].append(PriorProfitShare(r[1], r[2], r[3]))
     return {
         site_id: PeriodFacts(
             revenue=tuple(revenue.get(site_id, ())),
@@ -106,6 +128,7 @@ async def load_facts(
             ledger=tuple(ledger.get(site_id, ())),
             forecast_internal_revenue=forecast.get(site_id),
             ready_for_invoice_comment=comments.get(site_id),
+            prior_profit_shares=tuple(prior.get(site_id, ())),
         )
         for site_id in site_ids
     }

@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.Column("purchase_order", sa.Text(), nullable=True),
         sa.Column("vendor_id", sa.Text(), nullable=True),
         sa.Column("site_number", sa.Text(), nullable=False),
+        sa.Column("monthly_profit", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.ForeignKeyConstraint(
             ["statement_id"],
             ["billing_statement.id"],

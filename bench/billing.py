@@ -1,0 +1,201 @@
+"""Benchmark: billing previews of the whole portfolio and of one site (issue: portfolio < 2 s, one site < 20 ms).
+
+    .venv/bin/python bench/billing.py [--period 2025-04] [--repeat 5]
+
+Builds (once) a scratch database `towne_bench_billing` with the real sites and contracts and SYNTHETIC facts
+for the period, then measures in the same run:
+
+* portfolio: `billingPreviews(servicePeriod, first: 1000)` through the GraphQL schema (one call, 649 sites);
+* the same without GraphQL (`resolvers.billing.portfolio_previews`);
+* reference: the pure engine alone (`billing.preview` for every site, facts already in memory), so the
+  ratios show what the database round trips and GraphQL add;
+* one site: `site(siteNumber) { billingPreview }` for each of the 16 fully configured contracts.
+
+Prints best-of-N seconds and per-site cost. Figures are recorded in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+from billing import ServicePeriod, preview  # noqa: E402
+from db.database import Database  # noqa: E402
+from db.models import CustomerSite, RevenueDaily  # noqa: E402
+from db.repositories.sites import SiteQuery  # noqa: E402
+from resolvers.billing import load_billables, portfolio_previews  # noqa: E402
+from resolvers.context import Context  # noqa: E402
+from schema import build_schema  # noqa: E402
+from server.settings import Settings, normalise_url  # noqa: E402
+
+SNAPSHOT_SITES = ("0170", "0198", "0200", "0208", "0212", "0237", "0242", "0293", "0338", "0349", "0429", "0451",
+                  "0487", "0534", "0918", "1078")  # fmt: skip
+PORTFOLIO = """query ($p: String!) { billingPreviews(servicePeriod: $p, first: 1000) {
+  site { siteNumber } preview { total invoices { invoiceNumber amount lines { code amount } } } } }"""
+ONE_SITE = """query ($n: String!, $p: String) { site(siteNumber: $n) { billingPreview(servicePeriod: $p) {
+  total invoices { invoiceNumber amount lines { title code amount explanation } } } } }"""
+
+
+def database_url() -> str:
+    import os
+
+    if os.environ.get("DATABASE_URL"):
+        from sqlalchemy.engine import make_url
+
+        return (
+            make_url(normalise_url(os.environ["DATABASE_URL"]))
+            .set(database="towne_bench_billing")
+            .render_as_string(hide_password=False)
+        )
+    from server import devdb
+
+    return devdb.ensure_database("towne_bench_billing")
+
+
+async def ensure_data(url: str, period: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from importer.facts import generate
+    from importer.run import import_all
+
+    config = Config(str(REPO / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    database = Database.from_url(url)
+    try:
+        async with database.read() as session:
+            sites = (await session.execute(select(func.count()).select_from(CustomerSite))).scalar_one()
+        if not sites:
+            async with database.transaction() as session:
+                await import_all(session, REPO / "data")
+        start = ServicePeriod.parse(period).start
+        async with database.read() as session:
+            facts = (
+                await session.execute(select(func.count()).where(RevenueDaily.date == start))
+            ).scalar_one()
+        if not facts:
+            print(f"generating SYNTHETIC facts for {period} …", file=sys.stderr)
+            async with database.transaction() as session:
+                await generate(session, period, period)
+    finally:
+        await database.dispose()
+
+
+def best(samples: list[float]) -> float:
+    return min(samples)
+
+
+async def run(period_text: str, repeat: int) -> dict[str, Any]:
+    url = database_url()
+    await ensure_data(url, period_text)
+    period = ServicePeriod.parse(period_text)
+    engine = create_async_engine(url, pool_size=5)
+    db = Database(engine)
+    schema = build_schema()
+    settings = Settings(DATABASE_URL=url)
+    results: dict[str, Any] = {"period": period_text}
+    try:
+        async with db.read() as session:
+            site_ids = list((await session.execute(select(CustomerSite.id))).scalars())
+            billables = await load_billables(session, site_ids=site_ids)
+            from db.repositories.facts import load_facts
+            from resolvers.billing import facts_start
+
+            facts = await load_facts(
+                session,
+                windows={s: facts_start(b.config, period) for s, b in billables.items()},
+                end=period.end,
+                period=period.yyyymm,
+            )
+            await session.execute(text("SELECT 1"))
+        results["sites"] = len(billables)
+
+        engine_only: list[float] = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            for site_id, b in billables.items():
+                preview(b.config, period, facts[site_id])
+            engine_only.append(time.perf_counter() - started)
+
+        service: list[float] = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            context = Context(db=db, settings=settings)
+            _, previews = await portfolio_previews(context, query=SiteQuery(), period=period, limit=1000)
+            service.append(time.perf_counter() - started)
+        assert len(previews) == len(billables)
+
+        graphql: list[float] = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            result = await schema.execute(
+                PORTFOLIO, variable_values={"p": period_text}, context_value=Context(db=db, settings=settings)
+            )
+            graphql.append(time.perf_counter() - started)
+            assert result.errors is None, result.errors
+        results["portfolio_rows"] = len(result.data["billingPreviews"])  # type: ignore[index]
+
+        one: list[float] = []
+        for _ in range(repeat):
+            for number in SNAPSHOT_SITES:
+                started = time.perf_counter()
+                r = await schema.execute(
+                    ONE_SITE,
+                    variable_values={"n": number, "p": period_text},
+                    context_value=Context(db=db, settings=settings),
+                )
+                one.append(time.perf_counter() - started)
+                assert r.errors is None, r.errors
+        results.update(
+            engine_s=best(engine_only),
+            service_s=best(service),
+            graphql_s=best(graphql),
+            one_site_median_ms=statistics.median(one) * 1000,
+            one_site_p90_ms=sorted(one)[int(len(one) * 0.9)] * 1000,
+        )
+    finally:
+        await engine.dispose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--period", default="2025-04")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    r = asyncio.run(run(args.period, args.repeat))
+    n = r["sites"]
+    print(f"billing previews, {n} sites, service period {r['period']} (best of {args.repeat}):")
+    print(
+        f"  reference  pure engine, facts in memory   {r['engine_s']:.3f} s  {r['engine_s'] / n * 1000:.2f} ms/site"
+    )
+    print(
+        f"  portfolio  service (SQL + engine)         {r['service_s']:.3f} s  {r['service_s'] / n * 1000:.2f} ms/site"
+        f"  ×{r['service_s'] / r['engine_s']:.1f} reference"
+    )
+    print(
+        f"  portfolio  GraphQL billingPreviews        {r['graphql_s']:.3f} s  {r['graphql_s'] / n * 1000:.2f} ms/site"
+        f"  ×{r['graphql_s'] / r['engine_s']:.1f} reference   target < 2 s: {'met' if r['graphql_s'] < 2 else 'MISSED'}"
+    )
+    print(
+        f"  one site   GraphQL site.billingPreview    median {r['one_site_median_ms']:.1f} ms, p90 {r['one_site_p90_ms']:.1f} ms"
+        f"   target < 20 ms: {'met' if r['one_site_median_ms'] < 20 else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

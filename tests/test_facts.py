@@ -1,0 +1,118 @@
+"""Operating facts: deterministic synthetic generation and all-or-nothing CSV import (domain.md §1.7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from db.database import Database
+from db.models import CustomerSite, LedgerBalance, RevenueDaily, TimesheetMinutes
+from importer.facts import FactsFileError, generate, generate_month, import_csv, months, site_profiles
+
+
+async def test_generated_facts_cover_every_site_and_are_labelled_synthetic(db: Database) -> None:
+    async with db.read() as session:
+        sites = (await session.execute(select(func.count(func.distinct(RevenueDaily.site_id))))).scalar_one()
+        real = (
+            await session.execute(select(func.count()).where(RevenueDaily.synthetic.is_(False)))
+        ).scalar_one()
+        flags = set((await session.execute(select(RevenueDaily.deposit_flag).distinct())).scalars())
+        entity_06 = (
+            await session.execute(select(func.count()).where(LedgerBalance.entity == "06"))
+        ).scalar_one()
+    assert sites == 649 and real == 0
+    assert flags == {"Y", "N", "V"}
+    assert entity_06 > 0  # intercompany rows billing must ignore
+
+
+async def test_generation_is_deterministic_per_site_and_month(db: Database) -> None:
+    async with db.read() as session:
+        [profile] = await site_profiles(session, ["0349"])
+    assert generate_month(profile, 2025, 4) == generate_month(profile, 2025, 4)
+    assert generate_month(profile, 2025, 4).revenue != generate_month(profile, 2025, 3).revenue
+
+
+async def test_generation_follows_the_contract(db: Database) -> None:
+    async with db.read() as session:
+        profiles = {p.site_number: p for p in await site_profiles(session, ["0429", "1078", "0349"])}
+        jobs = set(
+            (
+                await session.execute(
+                    select(TimesheetMinutes.job_code)
+                    .join(CustomerSite, CustomerSite.id == TimesheetMinutes.site_id)
+                    .where(CustomerSite.site_number == "0429")
+                )
+            ).scalars()
+        )
+    assert jobs == {"BELL", "ROOMSTEW"}  # the PLH jobs of contract 0429
+    assert profiles["0429"].deposits and not profiles["0349"].deposits
+    bell = [r for r in generate_month(profiles["1078"], 2025, 4).revenue if r[3] == "Other Revenue"]
+    assert bell and all(r[4] in {"Bell Service Fee", "Porterage", "Bag Drops", "Gratuities"} for r in bell)
+
+
+async def test_regenerating_replaces_synthetic_rows_only(db: Database) -> None:
+    async with db.transaction() as session:
+        before = (await session.execute(select(func.count()).select_from(RevenueDaily))).scalar_one()
+        summary = await generate(session, "2025-04", "2025-04", site_numbers=["0349"])
+        after = (await session.execute(select(func.count()).select_from(RevenueDaily))).scalar_one()
+    assert before == after and summary.rows["revenue_daily"] > 0
+
+
+def test_month_range_errors_name_the_argument() -> None:
+    assert months("2024-11", "2025-02") == [(2024, 11), (2024, 12), (2025, 1), (2025, 2)]
+    with pytest.raises(ValueError, match="--from must be YYYY-MM"):
+        months("2025-4", "2025-05")
+    with pytest.raises(ValueError, match="after --to"):
+        months("2025-05", "2025-04")
+
+
+async def test_csv_import_is_all_or_nothing_with_line_numbers(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "ledger_balance.csv"
+    path.write_text(
+        "site_number,period,main_account,entity,balance\n"
+        "0349,202504,4790,02,-100.00\n"
+        "0349,2025-04,4790,02,-100.00\n"
+        "9999,202504,4790,02,1\n"
+        "349,202504,6000,02,12.5x\n"
+    )
+    async with db.transaction() as session:
+        before = (await session.execute(select(func.count()).select_from(LedgerBalance))).scalar_one()
+        with pytest.raises(FactsFileError) as failure:
+            await import_csv(session, path)
+        after = (await session.execute(select(func.count()).select_from(LedgerBalance))).scalar_one()
+    assert before == after
+    assert [(i.line, i.message) for i in failure.value.issues] == [
+        (3, "period '2025-04' is not a YYYYMM period"),
+        (4, "unknown site_number '9999'"),
+        (5, "balance '12.5x' is not a number"),
+    ]
+
+
+async def test_csv_import_upserts_real_rows(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "revenue_daily.csv"
+    path.write_text(
+        "site_number,date,revenue_code,category,collection_type,deposit_flag,external_revenue,"
+        "net_external_revenue,billable_net_validation,tax_rate\n"
+        "0349,2025-04-01,VD1,Valet Parking,Cash,N,110.00,100.00,0,0.10\n"
+    )
+    async with db.transaction() as session:
+        assert await import_csv(session, path) == 1
+        assert await import_csv(session, path) == 1  # the same key again: replaced, not doubled
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT net_external_revenue, synthetic FROM revenue_daily WHERE collection_type = 'Cash'"
+                )
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [(100, False)]
+
+
+async def test_csv_file_name_must_name_a_table(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "revenue.csv"
+    path.write_text("site_number\n")
+    async with db.transaction() as session:
+        with pytest.raises(ValueError, match=r"must be one of revenue_daily\.csv"):
+            await import_csv(session, path)

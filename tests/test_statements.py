@@ -1,0 +1,338 @@
+"""Statement lifecycle through the GraphQL API (domain.md §3), on the real contracts and synthetic facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from db.database import Database
+from db.models import BillingStatement, StatementGeneration
+from tests.conftest import GraphQLClient
+
+STATEMENT_FIELDS = """
+  id servicePeriod version status billingType total warnings
+  forecast { forecastedRevenue invoicedRevenue deviationAmount deviationPercentage exceeded }
+  invoices { id invoiceNumber invoiceDate amount lines { id title code amount flags { isAdhoc isProfitDeduction } } }
+  events { fromStatus toStatus note }
+"""
+GENERATE = f"""
+mutation ($site: String!, $period: String, $key: String) {{
+  generateStatement(siteNumber: $site, servicePeriod: $period, idempotencyKey: $key) {{
+    __typename
+    ... on StatementPayload {{ reused statement {{ {STATEMENT_FIELDS} }} }}
+    ... on Problem {{ code message }}
+  }}
+}}
+"""
+
+
+async def _generate(
+    gql: GraphQLClient, site: str = "0349", period: str | None = "2025-04", key: str | None = None
+) -> Any:
+    return (await gql.data(GENERATE, site=site, period=period, key=key))["generateStatement"]
+
+
+async def _without_forecast(db: Database, site: str = "0349") -> None:
+    """Remove the site's synthetic forecast: deviation 0 %, so a new statement is Ready To Send (§3.6)."""
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "DELETE FROM forecast_internal_revenue WHERE site_id = "
+                "(SELECT id FROM customer_site WHERE site_number = :site)"
+            ),
+            {"site": site},
+        )
+
+
+async def _move(gql: GraphQLClient, mutation: str, statement_id: str) -> Any:
+    query = f"""mutation ($id: ID!) {{ {mutation}(statementId: $id) {{
+        __typename ... on StatementPayload {{ statement {{ id status }} }} ... on Problem {{ code message }} }} }}"""
+    return (await gql.data(query, id=statement_id))[mutation]
+
+
+async def test_f1_statement_is_generated_persisted_and_numbered(gql: GraphQLClient) -> None:
+    result = await _generate(gql)
+    assert result["__typename"] == "StatementPayload"
+    statement = result["statement"]
+    assert (statement["servicePeriod"], statement["version"], statement["billingType"]) == (
+        "2025-04",
+        1,
+        "ARREARS",
+    )
+    [invoice] = statement["invoices"]
+    assert (invoice["invoiceNumber"], invoice["invoiceDate"], invoice["amount"]) == (
+        "0349-202504-01-01", "2025-04-30", "33300.00",
+    )  # fmt: skip
+    assert statement["total"] == "33300.00"
+    assert statement["forecast"]["invoicedRevenue"] == "33300.00"
+    # the status follows the (synthetic) forecast deviation (§3.6)
+    expected = "APPROVAL_TEAM" if statement["forecast"]["exceeded"] else "READY_TO_SEND"
+    assert statement["status"] == expected
+    assert [(e["fromStatus"], e["toStatus"]) for e in statement["events"]] == [
+        (None, "GENERATING"), ("GENERATING", expected),
+    ]  # fmt: skip
+    fetched = await gql.data(
+        f"query ($id: ID!) {{ statement(id: $id) {{ {STATEMENT_FIELDS} }} }}", id=statement["id"]
+    )
+    assert fetched["statement"] == statement
+
+
+async def test_generating_again_replaces_the_unsent_statement(gql: GraphQLClient, db: Database) -> None:
+    first = (await _generate(gql))["statement"]
+    second = (await _generate(gql))["statement"]
+    assert second["version"] == 1 and second["id"] != first["id"]
+    assert (await gql.data(f'{{ statement(id: "{first["id"]}") {{ id }} }}'))["statement"] is None
+    async with db.read() as session:
+        count = (await session.execute(select(func.count()).select_from(BillingStatement))).scalar_one()
+    assert count == 1
+
+
+async def test_a_retried_request_never_creates_a_second_statement(gql: GraphQLClient, db: Database) -> None:
+    first = await _generate(gql, key="req-42")
+    again = await _generate(gql, key="req-42")
+    assert again["reused"] is True and again["statement"]["id"] == first["statement"]["id"]
+    async with db.read() as session:
+        generations = (
+            await session.execute(select(func.count()).select_from(StatementGeneration))
+        ).scalar_one()
+    assert generations == 1
+
+
+async def test_one_generation_in_flight_per_contract(gql: GraphQLClient, db: Database) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO statement_generation (id, contract_id, site_id, service_period_start, status) "
+                "SELECT gen_random_uuid(), c.id, s.id, DATE '2025-04-01', 'IN_PROGRESS' "
+                "FROM customer_site s JOIN contract c ON c.site_id = s.id WHERE s.site_number = '0349'"
+            )
+        )
+    result = await _generate(gql)
+    assert result["__typename"] == "GenerationInFlightProblem" and result["code"] == "GENERATION_IN_FLIGHT"
+    assert "0349" in result["message"]
+
+
+async def test_ready_for_invoice_comment_puts_an_arrears_statement_in_ar_review(
+    gql: GraphQLClient, db: Database
+) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO ready_for_invoice_comment (site_id, period, comment) "
+                "SELECT id, '202504', 'client disputes March validations' FROM customer_site WHERE site_number = '0349'"
+            )
+        )
+    statement = (await _generate(gql))["statement"]
+    assert statement["status"] == "AR_REVIEW"
+    moved = await _move(gql, "confirmStatementReview", statement["id"])
+    # confirming AR Review goes on to the approval team only when the deviation is exceeded (§3.5)
+    expected = "APPROVAL_TEAM" if statement["forecast"]["exceeded"] else "READY_TO_SEND"
+    assert moved["statement"]["status"] == expected
+
+
+async def test_forecast_deviation_sends_it_to_the_approval_team(gql: GraphQLClient, db: Database) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO forecast_internal_revenue (site_id, period, amount) "
+                "SELECT id, '202504', 48000 FROM customer_site WHERE site_number = '0349' "
+                "ON CONFLICT (site_id, period) DO UPDATE SET amount = excluded.amount"
+            )
+        )
+    statement = (await _generate(gql))["statement"]
+    forecast = statement["forecast"]
+    assert (forecast["forecastedRevenue"], forecast["invoicedRevenue"], forecast["deviationAmount"]) == (
+        "48000.00", "33300.00", "14700.00",
+    )  # fmt: skip
+    assert forecast["exceeded"] and statement["status"] == "APPROVAL_TEAM"
+    not_allowed = await _move(gql, "markStatementSent", statement["id"])
+    assert not_allowed["__typename"] == "TransitionNotAllowedProblem"
+    assert "APPROVAL_TEAM statement cannot move to SENT (allowed: READY_TO_SEND)" in not_allowed["message"]
+    assert (await _move(gql, "confirmStatementReview", statement["id"]))["statement"][
+        "status"
+    ] == "READY_TO_SEND"
+
+
+ADD = """
+mutation ($invoice: ID!, $line: AdhocLineInput!) {
+  addAdhocLine(invoiceId: $invoice, line: $line) {
+    __typename
+    ... on InvoicePayload { lineId invoice { amount lines { title amount flags { isAdhoc isProfitDeduction } } } }
+    ... on Problem { code message }
+  }
+}
+"""
+REMOVE = """
+mutation ($invoice: ID!, $line: ID!) {
+  removeAdhocLine(invoiceId: $invoice, lineId: $line) {
+    __typename ... on InvoicePayload { invoice { amount } } ... on Problem { code message }
+  }
+}
+"""
+
+
+async def test_adhoc_lines_send_regenerate_and_carry_over(gql: GraphQLClient, db: Database) -> None:
+    await _without_forecast(db)
+    statement = (await _generate(gql))["statement"]
+    assert statement["status"] == "READY_TO_SEND"
+    invoice_id = statement["invoices"][0]["id"]
+    added = (
+        await gql.data(
+            ADD,
+            invoice=invoice_id,
+            line={
+                "type": "CLIENT_PAID_EXPENSE",
+                "title": "Uniform reimbursement",
+                "code": "7000",
+                "amount": "250.00",
+            },
+        )
+    )["addAdhocLine"]
+    assert added["__typename"] == "InvoicePayload"
+    assert added["invoice"]["amount"] == "33050.00"  # forced negative (§3.4)
+    assert added["invoice"]["lines"][-1] == {
+        "title": "Uniform reimbursement", "amount": "-250.00", "flags": {"isAdhoc": True, "isProfitDeduction": True},
+    }  # fmt: skip
+    bad = await gql.data(
+        ADD,
+        invoice=invoice_id,
+        line={"type": "MISCELLANEOUS_ITEM", "title": "x", "code": "GL", "amount": "1"},
+    )
+    assert bad["addAdhocLine"]["code"] == "INVALID_ADHOC_LINE"
+    generated_line = statement["invoices"][0]["lines"][0]["id"]
+    refused = (await gql.data(REMOVE, invoice=invoice_id, line=generated_line))["removeAdhocLine"]
+    assert refused["code"] == "INVALID_ADHOC_LINE"
+
+    assert (await _move(gql, "markStatementSent", statement["id"]))["statement"]["status"] == "SENT"
+    sent_edit = (await gql.data(REMOVE, invoice=invoice_id, line=added["lineId"]))["removeAdhocLine"]
+    assert sent_edit["__typename"] == "StatementSentProblem"
+    assert (await _move(gql, "confirmStatementReview", statement["id"]))[
+        "__typename"
+    ] == "TransitionNotAllowedProblem"
+
+    regenerated = (
+        await gql.data(
+            f"mutation ($id: ID!) {{ regenerateStatement(statementId: $id) {{ __typename ... on StatementPayload {{ statement {{ {STATEMENT_FIELDS} }} }} }} }}",
+            id=statement["id"],
+        )
+    )["regenerateStatement"]["statement"]
+    assert regenerated["version"] == 2
+    [invoice] = regenerated["invoices"]
+    assert invoice["invoiceNumber"] == "0349-202504-01-02"
+    assert "Uniform reimbursement" in [line["title"] for line in invoice["lines"]]  # carried over (§3.3)
+    assert invoice["amount"] == "33050.00"
+    # only a Sent statement is regenerated
+    again = await gql.data(
+        f'mutation {{ regenerateStatement(statementId: "{regenerated["id"]}") {{ __typename }} }}'
+    )
+    assert again["regenerateStatement"]["__typename"] == "TransitionNotAllowedProblem"
+
+
+async def test_removing_an_adhoc_line_restores_the_amount(gql: GraphQLClient) -> None:
+    statement = (await _generate(gql))["statement"]
+    invoice_id = statement["invoices"][0]["id"]
+    added = (
+        await gql.data(
+            ADD,
+            invoice=invoice_id,
+            line={"type": "MISCELLANEOUS_ITEM", "title": "Signage", "code": "4790", "amount": "120.5"},
+        )
+    )["addAdhocLine"]
+    assert added["invoice"]["amount"] == "33420.50"
+    removed = (await gql.data(REMOVE, invoice=invoice_id, line=added["lineId"]))["removeAdhocLine"]
+    assert removed["invoice"]["amount"] == "33300.00"
+
+
+async def test_gl_export_of_a_sent_statement(gql: GraphQLClient, db: Database) -> None:
+    await _without_forecast(db)
+    statement = (await _generate(gql))["statement"]
+    query = "query ($id: ID!) { statement(id: $id) { glExportCsv } }"
+    assert (await gql.data(query, id=statement["id"]))["statement"]["glExportCsv"] is None
+    await _move(gql, "markStatementSent", statement["id"])
+    csv_text = (await gql.data(query, id=statement["id"]))["statement"]["glExportCsv"]
+    rows = [line.split(",") for line in csv_text.splitlines()]
+    assert rows[0][:6] == ["batch_id", "batch", "interface", "document_number", "document_date", "account"]
+    assert [r[5] for r in rows[1:]] == [
+        "02-03-1009-4700-0349",
+        "02-03-1009-4700-0349",
+        "02-00-0000-1200-0000",
+    ]
+    assert rows[-1][6] == "33300.00"
+
+
+async def test_nothing_to_bill_is_a_problem_and_keeps_no_statement(gql: GraphQLClient, db: Database) -> None:
+    # site 0170 bills revenue share and deposits but the generated month has facts; use a period without facts
+    result = await _generate(gql, site="0349", period="2024-01")
+    assert result["__typename"] == "NoInvoiceProblem" and result["code"] == "NO_INVOICE"
+    async with db.read() as session:
+        statuses = list((await session.execute(select(StatementGeneration.status))).scalars())
+        statements = (await session.execute(select(func.count()).select_from(BillingStatement))).scalar_one()
+    assert statuses == ["FAILED"] and statements == 0
+
+
+async def test_unknown_site_and_malformed_period(gql: GraphQLClient) -> None:
+    assert (await _generate(gql, site="9999"))["code"] == "NOT_FOUND"
+    error = await gql.error(GENERATE, site="0349", period="2025-13", key=None)
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "servicePeriod"}
+
+
+BULK = """
+mutation ($layer: String, $code: String, $sites: [String!], $key: String) {
+  generateStatements(territoryLayer: $layer, territoryCode: $code, siteNumbers: $sites,
+                     servicePeriod: "2025-04", idempotencyKey: $key) {
+    generated failed
+    items { siteNumber result { __typename ... on StatementPayload { reused statement { id } } ... on Problem { code } } }
+  }
+}
+"""
+
+
+async def test_bulk_generation_for_a_territory_is_idempotent(gql: GraphQLClient) -> None:
+    first = (await gql.data(BULK, layer="districts", code="annapolis", key="april-run"))["generateStatements"]
+    assert first["generated"] + first["failed"] == len(first["items"]) > 0
+    again = (await gql.data(BULK, layer="districts", code="annapolis", key="april-run"))["generateStatements"]
+    produced = [i for i in again["items"] if i["result"]["__typename"] == "StatementPayload"]
+    assert produced and all(i["result"]["reused"] for i in produced)
+    ids = {i["siteNumber"]: i["result"].get("statement", {}).get("id") for i in first["items"]}
+    assert {i["siteNumber"]: i["result"].get("statement", {}).get("id") for i in again["items"]} == ids
+
+
+SNAPSHOT_SITES = ["0170", "0198", "0200", "0208", "0212", "0237", "0242", "0293", "0338", "0349", "0429", "0451",
+                  "0487", "0534", "0918", "1078"]  # fmt: skip
+
+
+async def test_the_16_real_configurations_each_produce_a_statement(gql: GraphQLClient) -> None:
+    result = (await gql.data(BULK, sites=SNAPSHOT_SITES))["generateStatements"]
+    problems = {
+        i["siteNumber"]: i["result"]
+        for i in result["items"]
+        if i["result"]["__typename"] != "StatementPayload"
+    }
+    assert problems == {} and result["generated"] == 16
+    listed = await gql.data(
+        '{ statements(filter: {servicePeriod: "2025-04"}, first: 5) { totalCount edges { node { site { siteNumber } } } } }'
+    )
+    assert listed["statements"]["totalCount"] == 16
+    assert len(listed["statements"]["edges"]) == 5
+
+
+async def test_statement_filters(gql: GraphQLClient, db: Database) -> None:
+    await _without_forecast(db)
+    await _generate(gql)
+    ready = await gql.data(
+        '{ statements(filter: {statuses: [READY_TO_SEND], siteNumber: "349"}) { totalCount } }'
+    )
+    sent = await gql.data("{ statements(filter: {statuses: [SENT]}) { totalCount } }")
+    orlando = await gql.data(
+        '{ statements(filter: {territoryLayer: "districts", territoryCode: "orlando"}) { totalCount } }'
+    )
+    assert (ready["statements"]["totalCount"], sent["statements"]["totalCount"]) == (1, 0)
+    assert orlando["statements"]["totalCount"] == 1
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "123"])
+async def test_malformed_ids_are_bad_user_input(gql: GraphQLClient, bad_id: str) -> None:
+    error = await gql.error("query ($id: ID!) { statement(id: $id) { id } }", id=bad_id)
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "id"}
