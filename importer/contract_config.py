@@ -48,6 +48,7 @@ PayrollType = Annotated[Literal["BILLABLE", "TOTAL"], BeforeValidator(_snake)]
 FeeType = Annotated[Literal["FIXED_FEE", "PER_LABOR_HOUR", "REVENUE_PERCENTAGE"], BeforeValidator(_snake)]
 InsuranceType = Annotated[Literal["BASED_ON_BILLABLE_ACCOUNTS", "FIXED_FEE"], BeforeValidator(_snake)]
 ClaimsType = Annotated[Literal["PER_CLAIM", "ANNUAL_CALENDAR", "ANNUAL_ANNIVERSARY"], BeforeValidator(_snake)]
+EscalatorType = Annotated[Literal["PERCENTAGE", "FIXED_AMOUNT"], BeforeValidator(_snake)]
 NonGlType = Annotated[Literal["FIXED_AMOUNT", "PAYROLL", "REVENUE"], BeforeValidator(_snake)]
 Month = Literal[
     "January", "February", "March", "April", "May", "June",
@@ -114,6 +115,7 @@ class LaborHourJobDto(_Dto):
 class TierDto(_Dto):
     share_percentage: Dec
     amount: Dec = Field(ge=0)
+    escalator_value: Dec | None = None  # profit-share tier escalator (§2.14); absent in the 16 snapshots
 
 
 class ThresholdStructureDto(_Dto):
@@ -163,6 +165,11 @@ class BillableAccountDto(_Dto):
     payroll_support_line_title: str | None = None
     payroll_support_payroll_type: PayrollType | None = None
     additional_payroll_amount: Dec | None = None
+    # PTEB % escalator (§1.5, §2.14); absent in the 16 snapshots, read by `towne escalate`
+    payroll_taxes_escalator_enabled: bool = False
+    payroll_taxes_escalator_month: int | None = Field(default=None, ge=1, le=12)
+    payroll_taxes_escalator_type: EscalatorType | None = None
+    payroll_taxes_escalator_value: Dec | None = None
 
 
 class ManagementAgreementJobDto(_Dto):
@@ -211,6 +218,14 @@ class ManagementAgreementDto(_Dto):
     validation_threshold_amount: Dec | None = None
     non_gl_billable_expenses_enabled: bool | None = None
     non_gl_billable_expenses: list[NonGlExpenseDto] = []
+    # management-fee and profit-share escalators (§1.5, §2.14); absent in the 16 snapshots
+    management_fee_escalator_enabled: bool = False
+    management_fee_escalator_month: int | None = Field(default=None, ge=1, le=12)
+    management_fee_escalator_type: EscalatorType | None = None
+    management_fee_escalator_value: Dec | None = None
+    profit_share_escalator_enabled: bool = False
+    profit_share_escalator_month: int | None = Field(default=None, ge=1, le=12)
+    profit_share_escalator_type: EscalatorType | None = None
 
 
 class _Block(_Dto):

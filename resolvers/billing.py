@@ -20,13 +20,16 @@ from billing import (
     BuildingBlock,
     ContractConfig,
     PeriodError,
+    RateSelection,
     ServicePeriod,
     earliest_fact_date,
     preview,
+    rate_selection_date,
 )
 from billing.lines import AdhocLine
 from db.models import Contract, CustomerSite
 from db.repositories import contracts as contract_repo
+from db.repositories.contracts import ContractConfiguration
 from db.repositories.facts import load_facts
 from db.repositories.sites import SiteOrder, SiteQuery, find_sites
 from resolvers.context import Context
@@ -46,11 +49,17 @@ def parse_period(text: str | None, billing_type: BillingType, ctx: Context) -> S
 
 @dataclass(frozen=True, slots=True)
 class Billable:
-    """A site with its contract as the engine sees it."""
+    """A site with its contract and every configuration row; `config_for(period)` is the engine's view."""
 
     site: CustomerSite
     contract: Contract
-    config: ContractConfig
+    configuration: ContractConfiguration
+
+    def config_for(self, period: ServicePeriod) -> ContractConfig:
+        """Settings in force on the period's rate-selection date (§2.15)."""
+        billing_type = BillingType[self.contract.billing_type]
+        on = rate_selection_date(billing_type, period, RateSelection.NATURAL_GENERATION_DATE, None)
+        return contract_config(self.site, self.contract, self.configuration, on=on)
 
 
 async def load_billables(
@@ -65,10 +74,7 @@ async def load_billables(
         )
     ).all()
     configurations = await contract_repo.configurations(session, contract_ids=[c.id for _, c in rows])
-    return {
-        site.id: Billable(site, contract, contract_config(site, contract, configurations[contract.id]))
-        for site, contract in rows
-    }
+    return {site.id: Billable(site, contract, configurations[contract.id]) for site, contract in rows}
 
 
 def facts_start(config: ContractConfig, period: ServicePeriod) -> dt.date:
@@ -88,15 +94,16 @@ async def compute_previews(
     """Invoices of every billable site for `period`; facts fetched set-based (six statements in all)."""
     if not billables:
         return {}
+    configs = {site_id: b.config_for(period) for site_id, b in billables.items()}
     facts = await load_facts(
         session,
-        windows={site_id: facts_start(b.config, period) for site_id, b in billables.items()},
+        windows={site_id: facts_start(configs[site_id], period) for site_id in billables},
         end=period.end,
         period=period.yyyymm,
     )
     return {
         site_id: preview(
-            b.config,
+            configs[site_id],
             period,
             facts[site_id],
             version=(versions or {}).get(site_id, 1),
@@ -129,8 +136,8 @@ async def billing_preview(
     if contract is None:
         return None
     configuration = await ctx.loaders.configuration.load(contract.id)
-    config = restrict(contract_config(site, contract, configuration), building_blocks)
-    period = parse_period(service_period, config.billing_type, ctx)
+    period = parse_period(service_period, BillingType[contract.billing_type], ctx)
+    config = restrict(Billable(site, contract, configuration).config_for(period), building_blocks)
     facts = await ctx.loaders.facts.load((site.id, facts_start(config, period), period))
     return preview(config, period, facts)
 

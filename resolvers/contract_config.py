@@ -24,8 +24,17 @@ from db.repositories.contracts import ContractConfiguration
 
 T = TypeVar("T")
 
-# Legacy DTO keys the engine does not read (the flows use the per-job data instead).
-UNUSED_SETTINGS = frozenset({"labor_hour_job_code", "labor_hour_rate", "labor_hour_overtime_rate", "id"})
+# Keys the engine does not read: legacy DTO fields the flows ignore (they use the per-job data), and the
+# escalator settings, which `resolvers.escalations` applies as new dated versions (§2.14).
+UNUSED_SETTINGS = frozenset(
+    {
+        "labor_hour_job_code", "labor_hour_rate", "labor_hour_overtime_rate", "id", "escalator_value",
+        "management_fee_escalator_enabled", "management_fee_escalator_month", "management_fee_escalator_type",
+        "management_fee_escalator_value", "profit_share_escalator_enabled", "profit_share_escalator_month",
+        "profit_share_escalator_type", "payroll_taxes_escalator_enabled", "payroll_taxes_escalator_month",
+        "payroll_taxes_escalator_type", "payroll_taxes_escalator_value",
+    }
+)  # fmt: skip
 
 
 class StoredConfigError(ValueError):
@@ -70,11 +79,27 @@ def from_settings(cls: type[T], data: Mapping[str, Any], *, where: str) -> T:
         raise StoredConfigError(f"{where}: {exc}") from exc
 
 
+def in_force(valid_from: dt.date | None, valid_to: dt.date | None, on: dt.date | None) -> bool:
+    """Whether a dated version covers `on` (None: the open-ended, current version)."""
+    if on is None:
+        return valid_to is None
+    return (valid_from is None or valid_from <= on) and (valid_to is None or on <= valid_to)
+
+
 def contract_config(
-    site: CustomerSite, contract: Contract, configuration: ContractConfiguration
+    site: CustomerSite, contract: Contract, configuration: ContractConfiguration, *, on: dt.date | None = None
 ) -> billing.ContractConfig:
-    """The engine's view of a stored contract and its configuration rows."""
-    components = {c.building_block: c.settings for c in configuration.components}
+    """The engine's view of a stored contract and its configuration rows.
+
+    `on` is the rate-selection date (§2.15): the single-row blocks' settings are the versions in force that
+    day (escalators add versions, §2.14); None takes the current (open-ended) versions. Dated fixed-fee and
+    labor-hour rows are all passed: the engine selects them itself.
+    """
+    components = {
+        c.building_block: c.settings
+        for c in configuration.components
+        if in_force(c.valid_from, c.valid_to, on)
+    }
     where = f"contract of site {site.site_number}"
 
     def single(block: str, cls: type[T]) -> T | None:

@@ -246,7 +246,7 @@ async def _write_statement(
     if not result.invoices:
         reason = "; ".join(result.warnings) or "no building block produced a line"
         raise NoInvoiceProduced(f"site {site.site_number}, {period.key}: nothing to invoice ({reason})")
-    config = billables[site.id].config
+    config = billables[site.id].config_for(period)
     comparison = await _comparison(session, site, contract, period, result)
     status = initial_status(
         config.billing_type,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -44,6 +45,27 @@ def create_app(
             await session.execute(text("SELECT 1"))
         return JSONResponse({"status": "ok"})
 
+    async def gl_export(request: Request) -> Response:
+        """`GET /statements/{id}/gl-export.csv`: the Great Plains journal of a Sent statement (§3.8)."""
+        from resolvers import statements as service
+
+        try:
+            statement_id = uuid.UUID(request.path_params["statement_id"])
+        except ValueError:
+            return JSONResponse({"code": "BAD_USER_INPUT", "message": "statement id must be a UUID"}, 400)
+        try:
+            text = await service.gl_export_csv(database, statement_id=statement_id)
+        except service.NotFound as problem:
+            return JSONResponse({"code": problem.code, "message": str(problem)}, 404)
+        except service.StatementProblem as problem:
+            return JSONResponse({"code": problem.code, "message": str(problem)}, 409)
+        filename = f"gl-export-{statement_id}.csv"
+        return Response(
+            text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -54,6 +76,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health),
+            Route("/statements/{statement_id}/gl-export.csv", gl_export),
         ],
         lifespan=lifespan,
     )

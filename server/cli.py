@@ -5,6 +5,9 @@ towne migrate                   alembic upgrade head
 towne import [--data-dir DIR]   import the real data (idempotent) and print a summary
 towne assign [--layer CODE]     point-in-polygon assignment, one statement per layer
 towne serve [--port 8000]       serve the GraphQL API
+towne facts generate --from 2025-01 --to 2025-06 [--site 0349 …]   SYNTHETIC operating facts
+towne facts import FILE.csv …   operating facts from CSV named after the table (all or nothing per file)
+towne escalate [--date D | --from D --to D]   apply the increments and escalators due (§2.14)
 towne db up|stop|url            the embedded PostgreSQL cluster (when DATABASE_URL is unset)
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 import time
 from pathlib import Path
@@ -158,6 +162,27 @@ async def _facts_import(url: str, paths: list[Path]) -> int:
     return 1 if failed else 0
 
 
+async def _escalate(url: str, first: dt.date, last: dt.date) -> int:
+    from db.database import Database
+    from resolvers.escalations import run_escalations
+
+    database = Database.from_url(url)
+    changes = 0
+    try:
+        day = first
+        while day <= last:
+            async with database.transaction() as session:
+                report = await run_escalations(session, on=day)
+            for change in report.changes:
+                console.print(f"{day}: {change}", markup=False)
+            changes += len(report.changes)
+            day += dt.timedelta(days=1)
+    finally:
+        await database.dispose()
+    console.print(f"Escalation job {first}..{last}: {changes} change(s).")
+    return 0
+
+
 def serve(settings: Settings, url: str, host: str, port: int) -> None:
     import uvicorn
 
@@ -191,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--site", dest="sites", action="append", help="site number (repeatable; default all)")
     facts_import = facts_sub.add_parser("import", help="facts from CSV files named after their table")
     facts_import.add_argument("files", nargs="+", type=Path)
+    escalate = sub.add_parser("escalate", help="apply the increments and escalators due (domain.md §2.14)")
+    escalate.add_argument("--date", type=dt.date.fromisoformat, default=None, help="one day (default today)")
+    escalate.add_argument("--from", dest="first", type=dt.date.fromisoformat, default=None)
+    escalate.add_argument("--to", dest="last", type=dt.date.fromisoformat, default=None)
     db = sub.add_parser("db", help="embedded PostgreSQL cluster")
     db.add_argument("action", choices=["up", "stop", "url"])
     args = parser.parse_args(argv)
@@ -219,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.facts_command == "generate":
             return asyncio.run(_facts_generate(url, args.first, args.last, args.sites))
         return asyncio.run(_facts_import(url, args.files))
+    elif args.command == "escalate":
+        day = args.date or dt.datetime.now(dt.UTC).date()
+        first, last = (args.first or day), (args.last or args.first or day)
+        if first > last:
+            console.print("[red]--from must not be after --to[/red]")
+            return 2
+        return asyncio.run(_escalate(url, first, last))
     elif args.command == "assign":
         return asyncio.run(_assign(url, args.layer))
     elif args.command == "serve":

@@ -44,3 +44,38 @@ async def test_graphiql_and_health(db: Database, settings: Settings) -> None:
         health = await client.get("/health")
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     assert health.json() == {"status": "ok"}
+
+
+async def test_gl_export_download(db: Database, settings: Settings) -> None:
+    from sqlalchemy import text
+
+    from resolvers import statements as service
+
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "DELETE FROM forecast_internal_revenue WHERE site_id = "
+                "(SELECT id FROM customer_site WHERE site_number = '0349')"
+            )
+        )
+    import datetime as dt
+
+    import billing
+
+    done = await service.generate_statement(
+        db,
+        site_number="0349",
+        service_period=billing.ServicePeriod.parse("2025-04"),
+        today=dt.date(2025, 5, 20),
+    )
+    async with _client(db, settings) as client:
+        unsent = await client.get(f"/statements/{done.statement_id}/gl-export.csv")
+        await service.mark_sent(db, statement_id=done.statement_id)
+        sent = await client.get(f"/statements/{done.statement_id}/gl-export.csv")
+        missing = await client.get("/statements/00000000-0000-0000-0000-000000000000/gl-export.csv")
+        bad = await client.get("/statements/nope/gl-export.csv")
+    assert unsent.status_code == 409 and unsent.json()["code"] == "TRANSITION_NOT_ALLOWED"
+    assert sent.status_code == 200 and sent.headers["content-type"].startswith("text/csv")
+    assert "attachment" in sent.headers["content-disposition"]
+    assert "02-03-1009-4700-0349" in sent.text
+    assert (missing.status_code, bad.status_code) == (404, 400)

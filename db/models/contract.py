@@ -29,7 +29,7 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.base import Base, Timestamped
@@ -204,7 +204,12 @@ class RevenueShareThreshold(Base):
 
 
 class ContractComponent(Base):
-    """One single-row building block of a contract with its validated settings (snake_case JSON)."""
+    """One single-row building block of a contract with its validated settings (snake_case JSON).
+
+    Dated: an escalator (§2.14) closes the current version and opens a new one from its fire date, so the
+    version in force on a statement's rate-selection date (§2.15) is billed. NULL bounds are open; versions of
+    one (contract, block) never overlap.
+    """
 
     __tablename__ = "contract_component"
 
@@ -215,9 +220,18 @@ class ContractComponent(Base):
     building_block: Mapped[str] = mapped_column(Text, nullable=False)
     invoice_group: Mapped[int | None] = mapped_column(Integer)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
 
     __table_args__ = (
-        UniqueConstraint("contract_id", "building_block", name="uq_contract_component_block"),
         CheckConstraint(f"building_block IN ({_SINGLE_LIST})", name="single_row_block"),
         CheckConstraint("jsonb_typeof(settings) = 'object'", name="settings_is_object"),
+        CheckConstraint("valid_to >= valid_from", name="dates_ordered"),
+        ExcludeConstraint(
+            ("contract_id", "="),
+            ("building_block", "="),
+            (text("daterange(valid_from, valid_to, '[]')"), "&&"),
+            name="no_overlapping_component_versions",
+            using="gist",
+        ),
     )

@@ -58,7 +58,7 @@ async def configurations(
         (FixedFeeService, "fixed_fee_services", (FixedFeeService.start_date, FixedFeeService.display_name)),
         (LaborHourJob, "labor_hour_jobs", (LaborHourJob.start_date, LaborHourJob.job_code)),
         (RevenueShareThreshold, "revenue_share_thresholds", (RevenueShareThreshold.position,)),
-        (ContractComponent, "components", (ContractComponent.building_block,)),
+        (ContractComponent, "components", (ContractComponent.building_block, ContractComponent.valid_from)),
     )
     for model, attribute, order in tables:
         rows = await session.execute(
