@@ -34,3 +34,24 @@ async def test_100_sites_issue_as_many_statements_as_5(gql: GraphQLClient, db: D
     # page + count + contracts + 5 configuration tables + assignments + layers + territories + site counts
     # + 7 fact queries for the billing previews (6 fact tables and the prior profit shares)
     assert many == 19, many
+
+
+PORTFOLIO = """
+query ($filter: SiteFilter) {
+  billingPreviews(servicePeriod: "2025-04", filter: $filter) {
+    site { siteNumber } preview { total invoices { invoiceNumber lines { code amount } } }
+  }
+}
+"""
+
+
+async def test_portfolio_previews_fetch_facts_set_based(gql: GraphQLClient, db: Database) -> None:
+    counts = {}
+    for label, filter_ in (("one state", {"state": "RI"}), ("all sites", None)):
+        with StatementCounter(db.bind) as counter:
+            data = await gql.data(PORTFOLIO, filter=filter_)
+        counts[label] = (len(data["billingPreviews"]), len(counter.queries))
+    (few_sites, few_queries), (all_sites, all_queries) = counts["one state"], counts["all sites"]
+    assert few_sites < 10 and all_sites == 649
+    # sites + contracts + 5 configuration tables + 7 fact queries, whatever the number of sites
+    assert few_queries == all_queries == 14, counts
