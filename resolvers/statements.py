@@ -311,19 +311,26 @@ def _why(status: StatementStatus) -> str:
     }.get(status, "")
 
 
-def _line_row(invoice_id: uuid.UUID, position: int, line: billing.InvoiceLine) -> InvoiceLine:
+def line_details(line: billing.InvoiceLine) -> dict[str, object]:
+    """The structured inputs behind a line, as JSON (decimals as strings): revenue-share distribution items,
+    validation allocation, profit-share tiers and breakdown (the legacy supporting-report side tables, §1.6)."""
     details: dict[str, object] = {}
     for name in ("revenue_share_items", "validation_items", "profit_share_items"):
-        items = getattr(line, name, ())
+        items = getattr(line, name)
         if items:
             details[name] = [
                 {k: str(v) if isinstance(v, Decimal) else v for k, v in _as_dict(item).items()}
                 for item in items
             ]
-    if getattr(line, "profit_share_calculation_details", ""):
+    if line.profit_share_calculation_details:
         details["profit_share_calculation_details"] = line.profit_share_calculation_details
-    adhoc_type = getattr(line, "adhoc_type", None)
-    carried_from = getattr(line, "line_item_id", None)
+    return details
+
+
+def _line_row(invoice_id: uuid.UUID, position: int, line: billing.InvoiceLine) -> InvoiceLine:
+    details = line_details(line)
+    adhoc_type = line.adhoc_type
+    carried_from = line.line_item_id
     if carried_from:
         # the earlier (Sent) version keeps its line; the carried copy is a new row that remembers it
         details["carried_from_line_id"] = carried_from

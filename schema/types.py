@@ -20,6 +20,7 @@ from db.repositories.sites import AssignmentView, SiteOrder, SiteQuery
 from db.repositories.territories import TerritoryView
 from resolvers import billing as billing_resolvers
 from resolvers import sites as site_resolvers
+from resolvers import statements as statement_resolvers
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from schema.scalars import JSON, GeoJSON
@@ -256,6 +257,10 @@ class InvoiceLine:
     flags: InvoiceLineFlags
     monthly_profit: Decimal | None
     taxes_paid: Decimal | None
+    details: JSON = strawberry.field(
+        description="Structured inputs behind the figure: revenue-share distribution, validation allocation, "
+        "profit-share tiers (decimals as strings)."
+    )
 
     @classmethod
     def build(cls, line: Any, *, line_id: str | None = None) -> InvoiceLine:
@@ -278,6 +283,8 @@ class InvoiceLine:
             flags=InvoiceLineFlags(**{name: bool(getattr(line, name, False)) for name in FLAG_NAMES}),
             monthly_profit=line.monthly_profit,
             taxes_paid=line.taxes_paid,
+            # stored rows carry their details; engine lines are described on the fly
+            details=JSON(line.details if line_id else statement_resolvers.line_details(line)),
         )
 
 

@@ -71,3 +71,15 @@ async def test_every_site_previews_without_error(gql: GraphQLClient) -> None:
         '{ sites(first: 500) { edges { node { siteNumber billingPreview(servicePeriod: "2025-04") { total } } } } }'
     )
     assert len(data["sites"]["edges"]) == 500
+
+
+async def test_revenue_share_line_details_show_the_distribution(gql: GraphQLClient) -> None:
+    query = """{ site(siteNumber: "0293") { billingPreview(servicePeriod: "2025-04") {
+        invoices { lines { title amount details } } } } }"""
+    lines = (await gql.data(query))["site"]["billingPreview"]["invoices"][0]["lines"]
+    [share] = [line for line in lines if line["title"] == "Towne Park Fees for Services"]
+    items = share["details"]["revenue_share_items"]
+    # contract 0293: one AnnualCalendar structure with tiers [{750000, 32.5 %}, {0, 25 %}] (domain.md §2.4)
+    assert [(i["share_percentage"], i["tier_limit"]) for i in items][:1] == [("32.5", "750000.0")]
+    due = sum(float(i["amount_due"]) for i in items)
+    assert abs(due - float(share["amount"])) < 0.005
