@@ -61,15 +61,19 @@ async def _import(url: str, data_dir: Path, *, only_if_empty: bool) -> None:
         await database.dispose()
 
 
-async def _assign(url: str, layer: str | None) -> int:
+async def _assign(url: str, layer: str | None, cluster: bool = False) -> int:
     from sqlalchemy import select
 
     from db.database import Database
     from db.models import TerritoryLayer
-    from db.repositories.assignments import UnknownLayerError, assign_layer
+    from db.repositories.assignments import UnknownLayerError, assign_layer, cluster_sites
 
     database = Database.from_url(url)
     try:
+        if cluster:
+            async with database.transaction() as session:
+                await cluster_sites(session)
+            console.print("customer_site clustered on its location index.")
         async with database.transaction() as session:
             codes = (
                 [layer]
@@ -208,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--data-dir", type=Path, default=None)
     assign = sub.add_parser("assign", help="point-in-polygon assignment")
     assign.add_argument("--layer", default=None)
+    assign.add_argument(
+        "--cluster", action="store_true", help="first rewrite the sites in spatial order (large site tables)"
+    )
     facts = sub.add_parser("facts", help="operating facts (revenue, timesheets, ledger, …)")
     facts_sub = facts.add_subparsers(dest="facts_command", required=True)
     gen = facts_sub.add_parser("generate", help="deterministic SYNTHETIC facts for the real sites")
@@ -256,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return asyncio.run(_escalate(url, first, last))
     elif args.command == "assign":
-        return asyncio.run(_assign(url, args.layer))
+        return asyncio.run(_assign(url, args.layer, args.cluster))
     elif args.command == "serve":
         serve(settings, url, args.host or settings.host, args.port or settings.port)
     elif args.command == "run":

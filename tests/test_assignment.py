@@ -246,3 +246,12 @@ async def test_assignment_is_driven_by_polygons_probing_the_site_index(db: Datab
     assert "ix_customer_site_location" in plan, plan
     # polygons outer, sites probed: the site index scan is the inner side of a nested loop
     assert plan.index("territory_part") < plan.index("ix_customer_site_location"), plan
+
+
+async def test_clustering_the_sites_changes_no_assignment(db: Database) -> None:
+    from db.repositories.assignments import cluster_sites
+
+    async with db.transaction() as session:
+        await cluster_sites(session)
+        result = await assign_layer(session, layer_code="districts")
+    assert (result.assigned, result.opened, result.closed) == (649, 0, 0)

@@ -71,6 +71,21 @@ async def assign_layer(
     return AssignmentResult(*row)
 
 
+CLUSTER_SITES_SQL = "CLUSTER customer_site USING ix_customer_site_location"
+
+
+async def cluster_sites(session: AsyncSession) -> None:
+    """Rewrite `customer_site` in the order of its location GiST index, then analyze it.
+
+    Point-in-polygon assignment probes the index once per territory part and reads the candidate rows from
+    the heap: with the rows in spatial order, the candidates of one part share pages (bench/assign.py:
+    the decision over 1M sites drops from about 1.9 s to 1.2 s). Worth running after bulk loads of many
+    sites; it takes an exclusive lock on the table while it runs.
+    """
+    await session.execute(text(CLUSTER_SITES_SQL))
+    await session.execute(text("ANALYZE customer_site"))
+
+
 async def set_manual_assignment(
     session: AsyncSession,
     *,
