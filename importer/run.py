@@ -112,6 +112,17 @@ async def import_all(
     """
     console = console or Console(stderr=True)
     summary = ImportSummary()
+    # The site and territory triggers would assign as rows arrive (several times over); defer them for this
+    # transaction and assign once at the end, so the summary reports what was opened and closed.
+    await session.execute(text("SELECT set_config('towne.defer_assignment', 'on', true)"))
+    try:
+        await _import(session, data_dir, console, summary)
+    finally:
+        await session.execute(text("SELECT set_config('towne.defer_assignment', 'off', true)"))
+    return summary
+
+
+async def _import(session: AsyncSession, data_dir: Path, console: Console, summary: ImportSummary) -> None:
     towne = data_dir / "towne-park"
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Geocoding sites (offline ZIP gazetteer)", total=None)
@@ -171,7 +182,6 @@ async def import_all(
         progress.update(task, description="Assigning sites to territories (point in polygon)")
         for layer in LAYERS:
             summary.assignments[layer.code] = await assign_layer(session, layer_code=layer.code)
-    return summary
 
 
 def print_summary(summary: ImportSummary, console: Console) -> None:

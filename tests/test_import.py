@@ -143,3 +143,21 @@ async def test_second_import_changes_nothing(db: Database) -> None:
     assert not summary.changed, summary.tables
     assert all(c.unchanged > 0 and c.inserted == 0 and c.updated == 0 for c in summary.tables.values())
     assert (before, versions) == (after, versions_after)
+
+
+async def test_first_import_reports_the_assignment_history_it_opened(imported: ImportSummary) -> None:
+    # the import defers the triggers and assigns once per layer at the end (one open row per site)
+    assert {code: (r.opened, r.closed) for code, r in imported.assignments.items()} == {
+        "districts": (649, 0),
+        "regions": (649, 0),
+        "upp-districts": (649, 0),
+    }
+
+
+async def test_triggers_assign_again_after_the_import(db: Database) -> None:
+    # the deferral is local to the import: a territory edit afterwards still reassigns through the trigger
+    async with db.transaction() as session:
+        setting = (
+            await session.execute(text("SELECT current_setting('towne.defer_assignment', true)"))
+        ).scalar()
+    assert setting in (None, "", "off")

@@ -438,6 +438,9 @@ SQL_FUNCTIONS_AND_TRIGGERS = [
         SELECT n.id, n.layer_id, d.geom
         FROM new_rows n, LATERAL ST_Subdivide(n.geom, 255) AS s(geom), LATERAL ST_Dump(s.geom) AS d
         WHERE GeometryType(d.geom) = 'POLYGON';
+        IF current_setting('towne.defer_assignment', true) = 'on' THEN
+            RETURN NULL;  -- a bulk load (towne import) assigns once at its end
+        END IF;
         FOR layer IN SELECT DISTINCT layer_id FROM new_rows LOOP
             PERFORM towne_assign_layer(layer);
         END LOOP;
@@ -465,6 +468,9 @@ SQL_FUNCTIONS_AND_TRIGGERS = [
         SELECT n.id, n.layer_id, d.geom
         FROM new_rows n, LATERAL ST_Subdivide(n.geom, 255) AS s(geom), LATERAL ST_Dump(s.geom) AS d
         WHERE n.id = ANY (changed) AND GeometryType(d.geom) = 'POLYGON';
+        IF current_setting('towne.defer_assignment', true) = 'on' THEN
+            RETURN NULL;  -- a bulk load (towne import) assigns once at its end
+        END IF;
         FOR layer IN SELECT layer_id FROM new_rows WHERE id = ANY (changed)
                      UNION SELECT layer_id FROM old_rows WHERE id = ANY (changed) LOOP
             PERFORM towne_assign_layer(layer);
@@ -484,6 +490,9 @@ SQL_FUNCTIONS_AND_TRIGGERS = [
         site_ids uuid[];
         layer integer;
     BEGIN
+        IF current_setting('towne.defer_assignment', true) = 'on' THEN
+            RETURN NULL;  -- a bulk load (towne import) assigns once at its end
+        END IF;
         IF TG_OP = 'INSERT' THEN
             SELECT array_agg(id) INTO site_ids FROM new_rows;
         ELSE
