@@ -11,7 +11,7 @@ from ..lines import InvoiceLine
 from ..money import ZERO
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, EMPTY, BlockOptions, BlockResult, BlockSpec
-from .common import BELL_COLLECTION_TYPES, CODE_BELL, OTHER_REVENUE, month_revenue
+from .common import BELL_COLLECTION_TYPES, CODE_BELL, OTHER_REVENUE, gate_2_warning, month_revenue
 
 __all__ = ["BELL_SERVICE", "calculate", "diagnose"]
 
@@ -64,14 +64,8 @@ def diagnose(
     bell = config.bell_service
     if bell is None:
         return (f"{_LABEL} is enabled but the contract has no bell-service row: not billed",)
-    if bell.invoice_group is None:
-        return (f"{_LABEL} row has no invoice group (no default, §2.0 gate 2): not billed",)
-    if bell.invoice_group not in group_numbers:
-        return (
-            f"{_LABEL} routes to invoice group {bell.invoice_group}, which the statement does not have: "
-            "not billed",
-        )
-    return ()
+    warning = gate_2_warning(_LABEL, bell.invoice_group, group_numbers, unset_subject=f"{_LABEL} row")
+    return (warning,) if warning else ()
 
 
 BELL_SERVICE = BlockSpec(calculate=calculate, diagnose=diagnose)

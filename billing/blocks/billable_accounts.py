@@ -16,7 +16,7 @@ from ..lines import InvoiceLine
 from ..money import HUNDRED, ZERO
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, BlockOptions, BlockResult, BlockSpec
-from .common import CODE_MANAGEMENT, PTEB_ACCOUNTS, ledger_sum
+from .common import CODE_MANAGEMENT, PTEB_ACCOUNTS, gate_2_warning, ledger_sum
 from .insurance_claims import insurance_and_claims
 
 __all__ = ["BILLABLE_ACCOUNTS", "calculate", "diagnose", "payroll_base"]
@@ -193,12 +193,9 @@ def diagnose(
         ("expense accounts", account.payroll_expense_accounts_invoice_group),
         ("payroll accounts", account.payroll_accounts_invoice_group),
     ):
-        if group is None:
-            warnings.append(f"{_LABEL} {part} have no invoice group (no default, §2.0 gate 2): not billed")
-        elif group not in group_numbers:
-            warnings.append(
-                f"{_LABEL} {part} route to invoice group {group}, which the statement does not have: not billed"
-            )
+        gate = gate_2_warning(f"{_LABEL} {part}", group, group_numbers, plural=True)
+        if gate:
+            warnings.append(gate)
     if account.payroll_taxes_enabled and account.payroll_taxes_billing_type is None:
         warnings.append(f"{_LABEL}: PTEB is enabled without a billing type: not billed")
     if (

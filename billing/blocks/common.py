@@ -173,3 +173,26 @@ def revenue_share_accumulation_start(
         )
     january = datetime.date(site_start_date.year, 1, 1)
     return january, f"§7 #9 LEGACY rule: Jan 1 of the site start-date year = {january.isoformat()}"
+
+
+def gate_2_warning(
+    subject: str,
+    group: int | None,
+    group_numbers: frozenset[int],
+    *,
+    unset_subject: str | None = None,
+    unset_effect: str = "not billed",
+    plural: bool = False,
+) -> str | None:
+    """Why a block's configured invoice group keeps it off the statement (§2.0 gate 2), or None.
+
+    ``subject`` names what routes ("Bell Service"); ``unset_subject`` what lacks a group when that reads
+    better ("Bell Service row"); blocks other than fixed fee, PLH and POR have no default group.
+    """
+    if group is None:
+        has = "have" if plural else "has"
+        return f"{unset_subject or subject} {has} no invoice group (no default, §2.0 gate 2): {unset_effect}"
+    if group not in group_numbers:
+        routes = "route" if plural else "routes"
+        return f"{subject} {routes} to invoice group {group}, which the statement does not have: not billed"
+    return None

@@ -11,7 +11,7 @@ from ..lines import InvoiceLine
 from ..money import ZERO
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, EMPTY, BlockOptions, BlockResult, BlockSpec
-from .common import CODE_TP_FEES, OTHER_REVENUE, PER_MAN_HOUR, flag, month_revenue
+from .common import CODE_TP_FEES, OTHER_REVENUE, PER_MAN_HOUR, flag, gate_2_warning, month_revenue
 
 __all__ = ["DEPOSITED_REVENUE", "calculate", "diagnose"]
 
@@ -111,14 +111,8 @@ def diagnose(
         warnings.append(
             f"{_LABEL} row has neither deposited revenue nor parking-tax responsibility switched on: no line"
         )
-    if settings.invoice_group is None:
-        warnings.append(f"{_LABEL} row has no invoice group (no default, §2.0 gate 2): not billed")
-    elif settings.invoice_group not in group_numbers:
-        warnings.append(
-            f"{_LABEL} routes to invoice group {settings.invoice_group}, which the statement does not have: "
-            "not billed"
-        )
-    return tuple(warnings)
+    gate = gate_2_warning(_LABEL, settings.invoice_group, group_numbers, unset_subject=f"{_LABEL} row")
+    return (*warnings, gate) if gate else tuple(warnings)
 
 
 DEPOSITED_REVENUE = BlockSpec(calculate=calculate, diagnose=diagnose)

@@ -27,7 +27,7 @@ from ..money import HUNDRED, ZERO, format_amount, format_number, round2
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, EMPTY, BlockOptions, BlockResult, BlockSpec
 from .billable_accounts import actual_pteb, payroll_base
-from .common import CODE_MANAGEMENT, fee_revenue, timesheet_rows
+from .common import CODE_MANAGEMENT, fee_revenue, gate_2_warning, timesheet_rows
 from .insurance_claims import insurance_and_claims
 
 __all__ = ["MANAGEMENT_AGREEMENT", "calculate", "diagnose"]
@@ -218,13 +218,11 @@ def diagnose(
     if agreement is None:
         return (f"{_LABEL} is enabled but the contract has no management-agreement row: not billed",)
     warnings: list[str] = []
-    if agreement.invoice_group is None:
-        warnings.append(f"{_LABEL} has no invoice group (no default, §2.0 gate 2): nothing of it is billed")
-    elif agreement.invoice_group not in group_numbers:
-        warnings.append(
-            f"{_LABEL} routes to invoice group {agreement.invoice_group}, which the statement does not have: "
-            "not billed"
-        )
+    gate = gate_2_warning(
+        _LABEL, agreement.invoice_group, group_numbers, unset_effect="nothing of it is billed"
+    )
+    if gate:
+        warnings.append(gate)
     kind = agreement.management_agreement_type
     if kind is ManagementAgreementType.PER_LABOR_HOUR and not agreement.per_labor_hour_job_code_data:
         warnings.append(f"{_LABEL}: per-labor-hour management fee without job codes: no fee")

@@ -10,7 +10,7 @@ from ..facts import PeriodFacts
 from ..lines import InvoiceLine
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, EMPTY, BlockOptions, BlockResult, BlockSpec
-from .common import CODE_TP_FEES
+from .common import CODE_TP_FEES, gate_2_warning
 
 __all__ = ["MID_MONTH_ADVANCE", "calculate", "diagnose"]
 
@@ -55,14 +55,8 @@ def diagnose(
     advance = config.mid_month_advance
     if advance is None:
         return (f"{_LABEL} is enabled but the contract has no mid-month advance row: not billed",)
-    if advance.invoice_group is None:
-        return (f"{_LABEL} row has no invoice group (no default, §2.0 gate 2): not billed",)
-    if advance.invoice_group not in group_numbers:
-        return (
-            f"{_LABEL} routes to invoice group {advance.invoice_group}, which the statement does not have: "
-            "not billed",
-        )
-    return ()
+    warning = gate_2_warning(_LABEL, advance.invoice_group, group_numbers, unset_subject=f"{_LABEL} row")
+    return (warning,) if warning else ()
 
 
 MID_MONTH_ADVANCE = BlockSpec(calculate=calculate, diagnose=diagnose)

@@ -11,6 +11,7 @@ from ..lines import InvoiceLine
 from ..money import ZERO, format_number
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, EMPTY, BlockOptions, BlockResult, BlockSpec
+from .common import gate_2_warning
 
 __all__ = ["PER_OCCUPIED_ROOM", "calculate", "diagnose"]
 
@@ -66,11 +67,9 @@ def diagnose(
         warnings.append(f"{_LABEL} is enabled but the occupied-room rate is 0: nothing is billed")
     if not settings.code:
         warnings.append(f"{_LABEL} has no occupied-room GL code: the line prints an empty code")
-    if settings.group_number not in group_numbers:
-        warnings.append(
-            f"{_LABEL} routes to invoice group {settings.group_number}, which the statement does not have: "
-            "not billed"
-        )
+    gate = gate_2_warning(_LABEL, settings.group_number, group_numbers)  # never None: defaults to 1
+    if gate:
+        warnings.append(gate)
     return tuple(warnings)
 
 

@@ -16,7 +16,14 @@ from ..money import HUNDRED, ZERO, format_amount
 from ..period import ServicePeriod
 from ..tiers import Tier, cap_tiers
 from .base import DEFAULT_OPTIONS, EMPTY, BlockOptions, BlockResult, BlockSpec
-from .common import CODE_TP_FEES, PER_MAN_HOUR, flag, month_revenue, revenue_share_accumulation_start
+from .common import (
+    CODE_TP_FEES,
+    PER_MAN_HOUR,
+    flag,
+    gate_2_warning,
+    month_revenue,
+    revenue_share_accumulation_start,
+)
 
 __all__ = ["REVENUE_SHARE", "calculate", "diagnose", "validation_over_threshold"]
 
@@ -240,15 +247,11 @@ def diagnose(
         return (f"{_LABEL} is enabled but the contract has no threshold structures: not billed",)
     warnings: list[str] = []
     first = structures[0]
-    if first.invoice_group is None:
-        warnings.append(
-            f"{_LABEL}: the first threshold structure has no invoice group (no default, §2.0 gate 2): not billed"
-        )
-    elif first.invoice_group not in group_numbers:
-        warnings.append(
-            f"{_LABEL} routes to invoice group {first.invoice_group}, which the statement does not have: "
-            "not billed"
-        )
+    gate = gate_2_warning(
+        _LABEL, first.invoice_group, group_numbers, unset_subject=f"{_LABEL}: the first threshold structure"
+    )
+    if gate:
+        warnings.append(gate)
     for number, structure in enumerate(structures, start=1):
         if structure.invoice_group != first.invoice_group:
             warnings.append(

@@ -20,7 +20,9 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
+from .. import codes as _codes
 from ..codes import BuildingBlock
+from ..escalation import EscalationKind
 from ..money import ZERO, require_money
 from ..period import ServicePeriod
 
@@ -99,33 +101,13 @@ class RateCategory(enum.Enum):
     SELF_AGGREGATOR = 126840007
 
 
-class PtebBillingType(enum.Enum):
-    """``bs_payrolltaxesbillingtype`` of a billable account (§1.5)."""
-
-    ACTUAL = 126840000
-    PERCENTAGE = 126840001
-
-
-class EscalatorType(enum.Enum):
-    """PTEB escalator type (§1.5, §2.9). The C# calculator tests the name ``"Amount"`` while the stored enum
-    name is ``"FixedAmount"``, so its fixed branch never fires; here ``FIXED_AMOUNT`` is additive (§7 #11)."""
-
-    PERCENTAGE = 126840000
-    FIXED_AMOUNT = 126840001
-
-
-class SupportBillingType(enum.Enum):
-    """``bs_payrollsupportbillingtype`` (§1.5)."""
-
-    FIXED = 126840000
-    PERCENTAGE = 126840001
-
-
-class SupportPayrollType(enum.Enum):
-    """``bs_payrollsupportpayrolltype`` (§1.5): the payroll base of a percentage support fee."""
-
-    BILLABLE = 126840000
-    TOTAL = 126840001
+# The stored option sets are the invoice engine's; the forecast reads the same values (one definition each).
+PtebBillingType = _codes.PtebBillingType
+SupportBillingType = _codes.SupportServicesBillingType
+SupportPayrollType = _codes.PayrollType
+# PTEB escalator type (§1.5, §2.9). The C# calculator tests the name "Amount" while the stored enum name is
+# "FixedAmount", so its fixed branch never fires; here FIXED_AMOUNT is additive (§7 #11).
+EscalatorType = EscalationKind
 
 
 class BudgetRow(enum.Enum):
