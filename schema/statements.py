@@ -6,6 +6,7 @@ malformed arguments (a bad period or id) are GraphQL errors with `extensions.cod
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from decimal import Decimal
@@ -143,10 +144,9 @@ class Statement:
 
     @strawberry.field(description="One invoice per invoice group with lines, by group number.")
     async def invoices(self, info: Ctx) -> list[Invoice]:
-        return [
-            await _invoice(info, row)
-            for row in await info.context.loaders.invoices_of_statement.load(self._row.id)
-        ]
+        rows = await info.context.loaders.invoices_of_statement.load(self._row.id)
+        # gathered, so the lines of every invoice (of every statement on the page) load in one batch
+        return list(await asyncio.gather(*(_invoice(info, row) for row in rows)))
 
     @strawberry.field(description="Σ invoice amounts, USD.")
     async def total(self, info: Ctx) -> Decimal:

@@ -336,3 +336,21 @@ async def test_statement_filters(gql: GraphQLClient, db: Database) -> None:
 async def test_malformed_ids_are_bad_user_input(gql: GraphQLClient, bad_id: str) -> None:
     error = await gql.error("query ($id: ID!) { statement(id: $id) { id } }", id=bad_id)
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "id"}
+
+
+async def test_listing_statements_with_invoices_and_lines_is_batched(
+    gql: GraphQLClient, db: Database
+) -> None:
+    from db.database import StatementCounter
+
+    await gql.data(BULK, sites=SNAPSHOT_SITES)
+    query = """query ($first: Int!) { statements(first: $first) { edges { node {
+        site { siteNumber } invoices { invoiceNumber lines { title amount } } events { toStatus } } } } }"""
+    counts = []
+    for first in (2, 16):
+        with StatementCounter(db.bind) as counter:
+            data = await gql.data(query, first=first)
+        assert len(data["statements"]["edges"]) == first
+        counts.append(len(counter.queries))
+    # page + sites + invoices + lines + events, whatever the number of statements and invoices
+    assert counts[0] == counts[1] == 5, counts
