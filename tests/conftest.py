@@ -24,6 +24,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # our `schema`/`migrations` must win over PyPI namesakes
     sys.path.insert(0, str(REPO_ROOT))
 
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# Property tests assert behaviour, not speed: no per-example deadline (a loaded 2-core CI machine would make
+# them flaky), and on CI a fixed example sequence so a red run can be reproduced.
+hypothesis_settings.register_profile("towne", deadline=None, derandomize=bool(os.environ.get("CI")))
+hypothesis_settings.load_profile("towne")
+
 from db.database import Database  # noqa: E402
 from importer.run import ImportSummary, import_all  # noqa: E402
 from resolvers.context import Context  # noqa: E402
