@@ -42,13 +42,8 @@ from db.models import (
     StatementEvent,
     StatementGeneration,
 )
+from db.models.statement import LINE_FLAGS
 from resolvers.billing import compute_previews, load_billables
-
-FLAGS = (
-    "is_adhoc", "is_profit_deduction", "is_non_billable_expense", "is_client_paid_expense", "is_management_fee",
-    "is_billable_payroll_accounts", "is_pteb", "is_support_services", "is_billable_expense_accounts",
-    "is_insurance", "is_claims", "is_profit_share", "is_deposited_revenue", "is_paid_parking_tax",
-)  # fmt: skip
 
 
 class StatementProblem(Exception):
@@ -348,7 +343,7 @@ def _line_row(invoice_id: uuid.UUID, position: int, line: billing.InvoiceLine) -
         monthly_profit=getattr(line, "monthly_profit", None),
         taxes_paid=getattr(line, "taxes_paid", None),
         details=details,
-        **{flag: bool(getattr(line, flag, False)) for flag in FLAGS},
+        **{flag: bool(getattr(line, flag)) for flag in LINE_FLAGS},
     )
 
 

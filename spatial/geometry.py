@@ -13,7 +13,7 @@ from typing import Any
 import shapely
 from geoalchemy2 import WKBElement
 from geoalchemy2.shape import from_shape, to_shape
-from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
@@ -105,7 +105,3 @@ def to_geojson(value: WKBElement | bytes | str | None) -> dict[str, Any] | None:
     geom = to_shape(value) if isinstance(value, WKBElement) else shapely.from_wkb(value)
     result: dict[str, Any] = json.loads(shapely.to_geojson(geom))
     return result
-
-
-def point(lon: float, lat: float) -> Point:
-    return Point(lon, lat)
