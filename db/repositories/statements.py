@@ -7,6 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,16 +92,21 @@ async def statements_by_id(
     return {row.id: row for row in rows.scalars()}
 
 
+async def _children(
+    session: AsyncSession, model: Any, parent: Any, parent_ids: Sequence[uuid.UUID], order: Any
+) -> dict[uuid.UUID, list[Any]]:
+    """Rows of `model` whose `parent` column is in `parent_ids`, grouped by parent, in `order`: one statement."""
+    out: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    rows = await session.execute(select(model).where(parent.in_(parent_ids)).order_by(order))
+    for row in rows.scalars():
+        out[getattr(row, parent.key)].append(row)
+    return out
+
+
 async def invoices_of(
     session: AsyncSession, *, statement_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Invoice]]:
-    out: dict[uuid.UUID, list[Invoice]] = defaultdict(list)
-    rows = await session.execute(
-        select(Invoice).where(Invoice.statement_id.in_(statement_ids)).order_by(Invoice.group_number)
-    )
-    for invoice in rows.scalars():
-        out[invoice.statement_id].append(invoice)
-    return out
+    return await _children(session, Invoice, Invoice.statement_id, statement_ids, Invoice.group_number)
 
 
 async def invoices_by_id(
@@ -113,24 +119,12 @@ async def invoices_by_id(
 async def lines_of(
     session: AsyncSession, *, invoice_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[InvoiceLine]]:
-    out: dict[uuid.UUID, list[InvoiceLine]] = defaultdict(list)
-    rows = await session.execute(
-        select(InvoiceLine).where(InvoiceLine.invoice_id.in_(invoice_ids)).order_by(InvoiceLine.position)
-    )
-    for line in rows.scalars():
-        out[line.invoice_id].append(line)
-    return out
+    return await _children(session, InvoiceLine, InvoiceLine.invoice_id, invoice_ids, InvoiceLine.position)
 
 
 async def events_of(
     session: AsyncSession, *, statement_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[StatementEvent]]:
-    out: dict[uuid.UUID, list[StatementEvent]] = defaultdict(list)
-    rows = await session.execute(
-        select(StatementEvent)
-        .where(StatementEvent.statement_id.in_(statement_ids))
-        .order_by(StatementEvent.id)
+    return await _children(
+        session, StatementEvent, StatementEvent.statement_id, statement_ids, StatementEvent.id
     )
-    for event in rows.scalars():
-        out[event.statement_id].append(event)
-    return out
