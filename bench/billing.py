@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 from billing import ServicePeriod, preview  # noqa: E402
 from db.database import Database  # noqa: E402
 from db.models import CustomerSite, RevenueDaily  # noqa: E402
-from db.repositories.sites import SiteQuery  # noqa: E402
 from resolvers.billing import load_billables, portfolio_previews  # noqa: E402
 from resolvers.context import Context  # noqa: E402
 from schema import build_schema  # noqa: E402
@@ -134,7 +133,7 @@ async def run(period_text: str, repeat: int) -> dict[str, Any]:
         for _ in range(repeat):
             started = time.perf_counter()
             context = Context(db=db, settings=settings)
-            _, previews = await portfolio_previews(context, query=SiteQuery(), period=period, limit=1000)
+            _, previews = await portfolio_previews(context, raw=None, period=period, limit=1000)
             service.append(time.perf_counter() - started)
         assert len(previews) == len(billables)
 

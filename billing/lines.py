@@ -23,6 +23,7 @@ __all__ = [
     "ProfitShareSummary",
     "RevenueShareItem",
     "ValidationItem",
+    "line_details",
 ]
 
 
@@ -242,3 +243,24 @@ class BillingPreview:
     def lines(self) -> tuple[InvoiceLine, ...]:
         """Every line of every invoice, by group then line order."""
         return tuple(line for invoice in self.invoices for line in invoice.lines)
+
+
+def line_details(line: InvoiceLine) -> dict[str, object]:
+    """The structured inputs behind a line as JSON-ready values, decimals as strings: revenue-share
+    distribution items, validation allocation, profit-share tiers and breakdown (the legacy supporting-report
+    side tables, §1.6). Keys are the field names (`revenue_share_items`, …); empty parts are left out."""
+    details: dict[str, object] = {}
+    for name in ("revenue_share_items", "validation_items", "profit_share_items"):
+        items = getattr(line, name)
+        if items:
+            details[name] = [
+                {
+                    slot: str(value) if isinstance(value, Decimal) else value
+                    for slot in type(item).__slots__
+                    for value in (getattr(item, slot),)
+                }
+                for item in items
+            ]
+    if line.profit_share_calculation_details:
+        details["profit_share_calculation_details"] = line.profit_share_calculation_details
+    return details

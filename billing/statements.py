@@ -6,7 +6,7 @@ Pure functions of values; persistence is the caller's.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -139,6 +139,24 @@ class ForecastComparison:
             "forecastDeviationPercentage": str(self.deviation_percentage),
             "deviationExceeded": self.exceeded,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ForecastComparison:
+        """The comparison stored by `as_json` (missing keys read as 0 / not exceeded: a statement stored
+        before its forecast was compared)."""
+
+        def amount(key: str) -> Decimal:
+            return Decimal(str(data.get(key, "0")))
+
+        return cls(
+            forecasted_revenue=amount("forecastedRevenue"),
+            posted_revenue=amount("postedRevenue"),
+            invoiced_revenue=amount("invoicedRevenue"),
+            total_actual_revenue=amount("totalActualRevenue"),
+            deviation_amount=amount("forecastDeviationAmount"),
+            deviation_percentage=amount("forecastDeviationPercentage"),
+            exceeded=bool(data.get("deviationExceeded", False)),
+        )
 
 
 def compare_with_forecast(

@@ -44,9 +44,11 @@ def run_with_connection(connection: Connection) -> None:
 
 
 async def run_async() -> None:
+    from server.cli import database_url
     from server.settings import get_settings
 
-    url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url()
+    # plain `alembic upgrade head` works too: DATABASE_URL, or the embedded development cluster
+    url = config.get_main_option("sqlalchemy.url") or database_url(get_settings())
     engine = create_async_engine(url)
     async with engine.connect() as connection:
         await connection.run_sync(run_with_connection)

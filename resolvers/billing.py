@@ -19,7 +19,6 @@ from billing import (
     BillingType,
     BuildingBlock,
     ContractConfig,
-    PeriodError,
     RateSelection,
     ServicePeriod,
     earliest_fact_date,
@@ -31,20 +30,16 @@ from db.models import Contract, CustomerSite
 from db.repositories import contracts as contract_repo
 from db.repositories.contracts import ContractConfiguration
 from db.repositories.facts import load_facts
-from db.repositories.sites import SiteOrder, SiteQuery, find_sites
+from db.repositories.sites import SiteOrder, find_sites
+from resolvers import validation
 from resolvers.context import Context
 from resolvers.contract_config import contract_config
-from resolvers.errors import BadUserInput
+from resolvers.sites import FilterInput, build_query
 
 
-def parse_period(text: str | None, billing_type: BillingType, ctx: Context) -> ServicePeriod:
-    """`YYYY-MM`, or the default period of the billing type (§3.2) when omitted."""
-    if text is None:
-        return ServicePeriod.default_for(billing_type, ctx.today)
-    try:
-        return ServicePeriod.parse(text)
-    except PeriodError as exc:
-        raise BadUserInput(str(exc), argument="servicePeriod") from exc
+def period_or_default(period: ServicePeriod | None, billing_type: BillingType, ctx: Context) -> ServicePeriod:
+    """The given period, or the default period of the billing type (§3.2)."""
+    return period or ServicePeriod.default_for(billing_type, ctx.today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,26 +122,23 @@ async def billing_preview(
     building_blocks: Sequence[BuildingBlock] | None = None,
 ) -> BillingPreview | None:
     """Invoices and totals of the site for the period, computed now; None when the site has no contract."""
-    if service_period is not None:
-        try:
-            ServicePeriod.parse(service_period)
-        except PeriodError as exc:
-            raise BadUserInput(str(exc), argument="servicePeriod") from exc
+    period_given = validation.optional_period(service_period)
     contract = await ctx.loaders.contract_by_site.load(site.id)
     if contract is None:
         return None
     configuration = await ctx.loaders.configuration.load(contract.id)
-    period = parse_period(service_period, BillingType[contract.billing_type], ctx)
+    period = period_or_default(period_given, BillingType[contract.billing_type], ctx)
     config = restrict(Billable(site, contract, configuration).config_for(period), building_blocks)
     facts = await ctx.loaders.facts.load((site.id, facts_start(config, period), period))
     return preview(config, period, facts)
 
 
 async def portfolio_previews(
-    ctx: Context, *, query: SiteQuery, period: ServicePeriod, limit: int
+    ctx: Context, *, raw: FilterInput | None, period: ServicePeriod, limit: int
 ) -> tuple[list[CustomerSite], dict[uuid.UUID, BillingPreview]]:
-    """Sites matching `query` (by site number) and their previews: sites, contracts, configuration and
+    """Sites matching the filter (by site number) and their previews: sites, contracts, configuration and
     facts each in a fixed number of statements (the portfolio view and `bench/billing.py`)."""
+    query = await build_query(ctx, raw)
     async with ctx.db.read() as session:
         rows = await find_sites(session, query=query, order=SiteOrder.SITE_NUMBER, offset=0, limit=limit)
         sites = [site for site, _ in rows]

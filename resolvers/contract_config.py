@@ -21,6 +21,7 @@ import billing.config as cfg
 from billing.tiers import Tier
 from db.models import Contract, CustomerSite
 from db.repositories.contracts import ContractConfiguration
+from resolvers.errors import InvalidConfiguration
 
 T = TypeVar("T")
 
@@ -35,10 +36,6 @@ UNUSED_SETTINGS = frozenset(
         "payroll_taxes_escalator_type", "payroll_taxes_escalator_value",
     }
 )  # fmt: skip
-
-
-class StoredConfigError(ValueError):
-    """A stored setting does not fit the engine's configuration; names the block and key."""
 
 
 def _convert(value: Any, hint: Any, where: str) -> Any:
@@ -66,17 +63,17 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
 
 
 def from_settings(cls: type[T], data: Mapping[str, Any], *, where: str) -> T:
-    """Build dataclass `cls` from stored settings; unknown keys raise `StoredConfigError` (never dropped)."""
+    """Build dataclass `cls` from stored settings; unknown keys raise `InvalidConfiguration` (never dropped)."""
     hints = typing.get_type_hints(cls, vars(__import__(cls.__module__, fromlist=["_"])))
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = set(data) - names - UNUSED_SETTINGS
     if unknown:
-        raise StoredConfigError(f"{where}: unknown setting(s) {sorted(unknown)} for {cls.__name__}")
+        raise InvalidConfiguration(f"{where}: unknown setting(s) {sorted(unknown)} for {cls.__name__}")
     try:
         kwargs = {k: _convert(v, hints[k], f"{where}.{k}") for k, v in data.items() if k in names}
         return cls(**kwargs)
     except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
-        raise StoredConfigError(f"{where}: {exc}") from exc
+        raise InvalidConfiguration(f"{where}: {exc}") from exc
 
 
 def in_force(valid_from: dt.date | None, valid_to: dt.date | None, on: dt.date | None) -> bool:

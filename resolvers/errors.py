@@ -1,31 +1,143 @@
-"""Errors with stable machine codes (design.md §8), mapped to GraphQL in one place.
+"""The one error tree of the service layer (design.md §8, §17).
 
-`extensions.code` is the contract clients rely on; `extensions.argument` names the offending argument.
+Every failure a client may see is a `TowneError` subclass with a stable `code`. `schema.problems.ERRORS`
+maps each code to its `Problem` union member (expected mutation failures), its GraphQL `extensions.code`
+and its HTTP status; the GraphQL layer and the REST routes (`/statements/{id}/gl-export.csv`) read that one
+table, and `tests/test_errors.py` asserts every subclass here is in it. Anything that is not a `TowneError`
+reaching the client is a bug: it is answered as `INTERNAL` with a request id, its detail only in the log.
+
+Pure libraries of ours (`billing`, `spatial`) raise their own `ValueError`s; the resolvers convert them
+here, at the boundary, with the argument they came from (`bad_input`).
 """
 
 from __future__ import annotations
 
-from graphql import GraphQLError
-
-BAD_USER_INPUT = "BAD_USER_INPUT"
-NOT_FOUND = "NOT_FOUND"
+import uuid
+from typing import Any, ClassVar
 
 
-class TowneGraphQLError(GraphQLError):
-    code: str = "INTERNAL_SERVER_ERROR"
+class TowneError(Exception):
+    """A failure with a stable machine `code`; `str()` is a message a person can act on.
 
-    def __init__(self, message: str, *, argument: str | None = None) -> None:
-        extensions: dict[str, object] = {"code": self.code}
-        if argument is not None:
-            extensions["argument"] = argument
-        super().__init__(message, extensions=extensions)
+    `argument` names the offending GraphQL argument (`filter.bbox`, `line.code`); `extensions` are extra
+    machine-readable fields (e.g. `currentStatementId`), all JSON-serialisable.
+    """
+
+    code: ClassVar[str] = "INTERNAL"
+
+    def __init__(self, message: str, *, argument: str | None = None, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.argument = argument
+        self.extensions: dict[str, Any] = extensions
+
+    def as_extensions(self) -> dict[str, Any]:
+        """`{"code": …, "argument": …, …}` for a GraphQL error or a REST problem body."""
+        out: dict[str, Any] = {"code": self.code}
+        if self.argument is not None:
+            out["argument"] = self.argument
+        out.update(self.extensions)
+        return out
 
 
-class BadUserInput(TowneGraphQLError):
+# ------------------------------------------------------------------------- request errors (GraphQL errors)
+
+
+class BadUserInput(TowneError):
     """The request is well-formed GraphQL but an argument's value is unusable; nothing was written."""
 
-    code = BAD_USER_INPUT
+    code = "BAD_USER_INPUT"
 
 
-class NotFound(TowneGraphQLError):
-    code = NOT_FOUND
+class BadRequest(TowneError):
+    """The HTTP envelope is not a GraphQL request (body not JSON, not an object, no query…)."""
+
+    code = "BAD_REQUEST"
+
+
+class PayloadTooLarge(TowneError):
+    """The request body exceeds `TOWNE_MAX_BODY_BYTES`."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class Internal(TowneError):
+    """Something unexpected: the client gets this code and a request id, the log gets the detail."""
+
+    code = "INTERNAL"
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            f"internal error; nothing was changed by the failing part. Quote request id {request_id}",
+            requestId=request_id,
+        )
+
+
+# -------------------------------------------------------------------- domain errors (Problem union members)
+
+
+class NotFound(TowneError):
+    code = "NOT_FOUND"
+
+
+class NoContract(TowneError):
+    code = "NO_CONTRACT"
+
+
+class GenerationInFlight(TowneError):
+    code = "GENERATION_IN_FLIGHT"
+
+
+class NoInvoiceProduced(TowneError):
+    code = "NO_INVOICE"
+
+
+class StatementAlreadySent(TowneError):
+    code = "STATEMENT_SENT"
+
+
+class StatementReplaced(TowneError):
+    """The version a write targeted was replaced by a newer one; names the current version."""
+
+    code = "STATEMENT_REPLACED"
+
+    def __init__(self, message: str, *, statement_id: uuid.UUID, current_version_id: uuid.UUID) -> None:
+        super().__init__(message, statementId=str(statement_id), currentVersionId=str(current_version_id))
+        self.statement_id = statement_id
+        self.current_version_id = current_version_id
+
+
+class TransitionNotAllowed(TowneError):
+    code = "TRANSITION_NOT_ALLOWED"
+
+
+class InvalidAdhocLine(TowneError):
+    code = "INVALID_ADHOC_LINE"
+
+
+class IdempotencyKeyReused(TowneError):
+    """The idempotency key was first sent with other arguments (Stripe's convention)."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class InvalidConfiguration(TowneError):
+    """A stored contract configuration does not fit the engine (names the block and key)."""
+
+    code = "INVALID_CONFIGURATION"
+
+
+def all_error_classes() -> list[type[TowneError]]:
+    """Every `TowneError` class, the base included (the mapping test walks this)."""
+    found: list[type[TowneError]] = []
+    stack: list[type[TowneError]] = [TowneError]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+def bad_input(error: Exception, argument: str) -> BadUserInput:
+    """A pure library's `ValueError` (period, geometry, …) as `BAD_USER_INPUT` for `argument`."""
+    return BadUserInput(str(error), argument=argument)

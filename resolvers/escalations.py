@@ -13,13 +13,11 @@ Running a day twice changes nothing the second time.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import BillingType
@@ -37,7 +35,8 @@ from billing.escalation import (
     escalator_due,
     increment_due,
 )
-from db.models import Contract, ContractComponent, CustomerSite, FixedFeeService, LaborHourJob
+from db.models import FixedFeeService, LaborHourJob
+from db.repositories import escalations as escalation_repo
 from resolvers.contract_config import in_force
 
 
@@ -56,36 +55,26 @@ def _money(value: Any) -> Decimal | None:
 async def run_escalations(
     session: AsyncSession, *, on: dt.date, site_numbers: Sequence[str] | None = None
 ) -> EscalationReport:
-    """Apply the increments and escalators due on `on` to the stored configuration (in the caller's transaction)."""
+    """Apply the increments and escalators due on `on` to the stored configuration (in the caller's
+    transaction); `site_numbers` (4 digits) restricts the run. Reads are set-based (four statements)."""
     report = EscalationReport(on)
-    statement = select(Contract, CustomerSite.site_number).join(
-        CustomerSite, CustomerSite.id == Contract.site_id
-    )
-    if site_numbers:
-        statement = statement.where(CustomerSite.site_number.in_([n.zfill(4) for n in site_numbers]))
-    for contract, site_number in (await session.execute(statement.order_by(CustomerSite.site_number))).all():
-        billing_type = BillingType[contract.billing_type]
-        if increment_due(billing_type, contract.increment_month, contract.increment_percentage, on):
-            await _increment(session, contract, site_number, on, report)
-        await _escalate_components(session, contract, site_number, on, report)
-    await session.flush()
+    numbers = [n.strip().zfill(4) for n in site_numbers] if site_numbers else None
+    for inputs in await escalation_repo.escalation_inputs(session, site_numbers=numbers):
+        contract = inputs.contract
+        if increment_due(
+            BillingType[contract.billing_type], contract.increment_month, contract.increment_percentage, on
+        ):
+            await _increment(session, inputs, on, report)
+        await _escalate_components(session, inputs, on, report)
     return report
 
 
 async def _increment(
-    session: AsyncSession, contract: Contract, site_number: str, on: dt.date, report: EscalationReport
+    session: AsyncSession, inputs: escalation_repo.EscalationInputs, on: dt.date, report: EscalationReport
 ) -> None:
-    pct = contract.increment_percentage
-    fees = list(
-        (
-            await session.execute(select(FixedFeeService).where(FixedFeeService.contract_id == contract.id))
-        ).scalars()
-    )
-    jobs = list(
-        (await session.execute(select(LaborHourJob).where(LaborHourJob.contract_id == contract.id))).scalars()
-    )
+    pct = inputs.contract.increment_percentage
     rows: list[DatedRate] = [
-        DatedRate(f"fee:{r.id}", {"fee": r.fee}, r.start_date, r.end_date) for r in fees
+        DatedRate(f"fee:{r.id}", {"fee": r.fee}, r.start_date, r.end_date) for r in inputs.fees
     ] + [
         DatedRate(
             f"job:{r.id}",
@@ -93,38 +82,28 @@ async def _increment(
             r.start_date,
             r.end_date,
         )
-        for r in jobs
+        for r in inputs.jobs
     ]
     result = apply_increment(rows, pct, on)
-    by_key: dict[str, Any] = {f"fee:{r.id}": r for r in fees} | {f"job:{r.id}": r for r in jobs}
+    by_key: dict[str, FixedFeeService | LaborHourJob] = {f"fee:{r.id}": r for r in inputs.fees} | {
+        f"job:{r.id}": r for r in inputs.jobs
+    }
     for step in result.increments:
         old = by_key[step.closed.key]
-        old.end_date = step.closed.end
-        copy = {c.key: getattr(old, c.key) for c in old.__table__.columns if c.key not in ("id",)}
-        copy.update(step.new.values, start_date=step.new.start, end_date=None)
-        session.add(type(old)(id=uuid.uuid4(), **copy))
-        label = getattr(old, "display_name", "")
+        await escalation_repo.close_and_copy_rate(
+            session, row=old, ends=step.closed.end, values=dict(step.new.values), starts=step.new.start
+        )
         values = ", ".join(f"{k} {old_v} → {step.new.values[k]}" for k, old_v in step.closed.values.items())
         report.changes.append(
-            f"{site_number}: increment {pct} % on {label!r}: {values}; old row ends {step.closed.end}, "
-            f"new row from {step.new.start} (§2.14, stored at 2 dp §7 #5)"
+            f"{inputs.site_number}: increment {pct} % on {old.display_name!r}: {values}; old row ends "
+            f"{step.closed.end}, new row from {step.new.start} (§2.14, stored at 2 dp §7 #5)"
         )
 
 
 async def _escalate_components(
-    session: AsyncSession, contract: Contract, site_number: str, on: dt.date, report: EscalationReport
+    session: AsyncSession, inputs: escalation_repo.EscalationInputs, on: dt.date, report: EscalationReport
 ) -> None:
-    versions = list(
-        (
-            await session.execute(
-                select(ContractComponent).where(
-                    ContractComponent.contract_id == contract.id,
-                    ContractComponent.building_block.in_(("MANAGEMENT_AGREEMENT", "BILLABLE_ACCOUNTS")),
-                )
-            )
-        ).scalars()
-    )
-    for current in [v for v in versions if in_force(v.valid_from, v.valid_to, on)]:
+    for current in [v for v in inputs.components if in_force(v.valid_from, v.valid_to, on)]:
         if current.valid_from == on:
             continue  # already escalated today
         settings = dict(current.settings)
@@ -135,23 +114,10 @@ async def _escalate_components(
         )
         if not notes:
             continue
-        session.add(
-            ContractComponent(
-                id=uuid.uuid4(),
-                contract_id=current.contract_id,
-                building_block=current.building_block,
-                invoice_group=current.invoice_group,
-                settings=settings,
-                valid_from=on,
-                valid_to=current.valid_to,
-            )
+        await escalation_repo.close_and_copy_settings(
+            session, component=current, settings=settings, starts=on
         )
-        await session.execute(
-            update(ContractComponent)
-            .where(ContractComponent.id == current.id)
-            .values(valid_to=on - dt.timedelta(days=1))
-        )
-        report.changes.extend(f"{site_number}: {note} from {on} (§2.14)" for note in notes)
+        report.changes.extend(f"{inputs.site_number}: {note} from {on} (§2.14)" for note in notes)
 
 
 def _kind(value: Any) -> EscalationKind:

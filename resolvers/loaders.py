@@ -17,12 +17,12 @@ from strawberry.dataloader import DataLoader
 from billing import PeriodFacts, ServicePeriod
 from db.database import Database
 from db.models import (
-    BillingStatement,
     Contract,
     CustomerSite,
     Invoice,
     InvoiceLine,
     StatementEvent,
+    StatementVersion,
     TerritoryLayer,
 )
 from db.repositories import contracts as contract_repo
@@ -32,6 +32,7 @@ from db.repositories import territories as territory_repo
 from db.repositories.contracts import ContractConfiguration
 from db.repositories.facts import load_facts
 from db.repositories.sites import AssignmentView
+from db.repositories.statements import StatementView
 from db.repositories.territories import TerritoryView
 
 K = TypeVar("K")
@@ -53,25 +54,30 @@ class Loaders:
         self.assignment_as_of = DataLoader(self._assignment_as_of)
         self.assignment_history = DataLoader(self._assignment_history)
         self.layer_by_id = DataLoader(self._layers_by_id)
+        self.layer_by_code = DataLoader(self._layers_by_code)
         self.territory_by_id = DataLoader(self._territories_by_id)
         self.territories_of_layer = DataLoader(self._territories_of_layers)
         self.site_count = DataLoader(self._site_counts)
         self.geometry = DataLoader(self._geometries)
         self.facts = DataLoader(self._facts)
         self.statement_by_id = DataLoader(self._statements_by_id)
-        self.invoices_of_statement = DataLoader(self._invoices_of)
+        self.version_by_id = DataLoader(self._versions_by_id)
+        self.versions_of_statement = DataLoader(self._versions_of)
+        self.invoices_of_version = DataLoader(self._invoices_of)
         self.invoice_by_id = DataLoader(self._invoices_by_id)
         self.lines_of_invoice = DataLoader(self._lines_of)
-        self.events_of_statement = DataLoader(self._events_of)
+        self.events_of_version = DataLoader(self._events_of)
 
     def forget_statements(self) -> None:
         """Drop cached statements, invoices, lines and events after a write in this request."""
         for loader in (
             self.statement_by_id,
-            self.invoices_of_statement,
+            self.version_by_id,
+            self.versions_of_statement,
+            self.invoices_of_version,
             self.invoice_by_id,
             self.lines_of_invoice,
-            self.events_of_statement,
+            self.events_of_version,
         ):
             loader.clear_all()
 
@@ -87,13 +93,22 @@ class Loaders:
                 found.update({(site_id, period): facts for site_id, facts in loaded.items()})
         return [found[(site_id, period)] for site_id, _, period in keys]
 
-    async def _statements_by_id(self, keys: list[uuid.UUID]) -> list[BillingStatement | None]:
+    async def _statements_by_id(self, keys: list[uuid.UUID]) -> list[StatementView | None]:
         async with self.db.read() as session:
             return _ordered(keys, await statement_repo.statements_by_id(session, statement_ids=keys))
 
+    async def _versions_by_id(self, keys: list[uuid.UUID]) -> list[StatementVersion | None]:
+        async with self.db.read() as session:
+            return _ordered(keys, await statement_repo.versions_by_id(session, version_ids=keys))
+
+    async def _versions_of(self, keys: list[uuid.UUID]) -> list[list[StatementVersion]]:
+        async with self.db.read() as session:
+            found = await statement_repo.versions_of(session, statement_ids=keys)
+        return [found.get(key, []) for key in keys]
+
     async def _invoices_of(self, keys: list[uuid.UUID]) -> list[list[Invoice]]:
         async with self.db.read() as session:
-            found = await statement_repo.invoices_of(session, statement_ids=keys)
+            found = await statement_repo.invoices_of(session, version_ids=keys)
         return [found.get(key, []) for key in keys]
 
     async def _invoices_by_id(self, keys: list[uuid.UUID]) -> list[Invoice | None]:
@@ -107,7 +122,7 @@ class Loaders:
 
     async def _events_of(self, keys: list[uuid.UUID]) -> list[list[StatementEvent]]:
         async with self.db.read() as session:
-            found = await statement_repo.events_of(session, statement_ids=keys)
+            found = await statement_repo.events_of(session, version_ids=keys)
         return [found.get(key, []) for key in keys]
 
     async def _sites_by_id(self, keys: list[uuid.UUID]) -> list[CustomerSite | None]:
@@ -168,6 +183,10 @@ class Loaders:
     async def _layers_by_id(self, keys: list[int]) -> list[TerritoryLayer | None]:
         async with self.db.read() as session:
             return _ordered(keys, await territory_repo.layers_by_id(session, layer_ids=keys))
+
+    async def _layers_by_code(self, keys: list[str]) -> list[TerritoryLayer | None]:
+        async with self.db.read() as session:
+            return _ordered(keys, await territory_repo.layers_by_code(session, codes=keys))
 
     async def _territories_by_id(self, keys: list[int]) -> list[TerritoryView | None]:
         async with self.db.read() as session:

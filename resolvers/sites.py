@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from db.models import CustomerSite
 from db.repositories import sites as site_repo
 from db.repositories.sites import Near, SiteOrder, SiteQuery
+from resolvers import validation
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
+from resolvers.territories import require_layer, require_territory
 from spatial.geometry import GeometryInputError, check_bbox, check_lon_lat
 
 MAX_PAGE = 500
@@ -27,11 +29,19 @@ def decode_cursor(cursor: str, *, argument: str = "after") -> int:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadUserInput(
-            f"{argument}: {cursor!r} is not a cursor returned by this API", argument=argument
+            f"{argument}: {cursor[:64]!r} is not a cursor returned by this API", argument=argument
         ) from exc
-    if not text.startswith(_CURSOR_PREFIX) or not text[len(_CURSOR_PREFIX) :].isdigit():
-        raise BadUserInput(f"{argument}: {cursor!r} is not a cursor returned by this API", argument=argument)
-    return int(text[len(_CURSOR_PREFIX) :])
+    digits = text[len(_CURSOR_PREFIX) :]
+    if (
+        not text.startswith(_CURSOR_PREFIX)
+        or not digits.isascii()
+        or not digits.isdigit()
+        or len(digits) > 12
+    ):
+        raise BadUserInput(
+            f"{argument}: {cursor[:64]!r} is not a cursor returned by this API", argument=argument
+        )
+    return validation.offset(int(digits), argument=argument)
 
 
 def point_or_error(lon: float, lat: float, *, argument: str) -> tuple[float, float]:
@@ -56,9 +66,18 @@ class FilterInput:
     source_district_mismatch: str | None = None
 
 
-def build_query(raw: FilterInput | None, *, distance_from: tuple[float, float] | None = None) -> SiteQuery:
-    """Validate a filter; raises `BadUserInput` naming the argument (`filter.bbox`, `filter.near`, …)."""
+async def build_query(
+    ctx: Context, raw: FilterInput | None, *, distance_from: tuple[float, float] | None = None
+) -> SiteQuery:
+    """Validate a filter; raises `BadUserInput` naming the argument (`filter.bbox`, `filter.near`, …), also
+    for a layer or territory code that does not exist."""
     raw = raw or FilterInput()
+    if raw.territory is not None:
+        await require_territory(
+            ctx, *raw.territory, layer_argument="filter.territory.layer", argument="filter.territory.code"
+        )
+    if raw.source_district_mismatch is not None:
+        await require_layer(ctx, raw.source_district_mismatch, argument="filter.sourceDistrictMismatch")
     bbox = None
     if raw.bbox is not None:
         try:
@@ -94,7 +113,10 @@ def build_query(raw: FilterInput | None, *, distance_from: tuple[float, float] |
         source_district=raw.source_district,
         state=state,
         building_block=raw.building_block,
-        search=raw.search.strip() if raw.search and raw.search.strip() else None,
+        search=validation.text(
+            raw.search or "", argument="filter.search", max_length=validation.SEARCH_MAX, required=False
+        )
+        or None,
         bbox=bbox,
         near=near,
         source_district_mismatch_layer=raw.source_district_mismatch,
@@ -113,8 +135,7 @@ async def site_page(
     ctx: Context, *, query: SiteQuery, order: SiteOrder, first: int, after: str | None
 ) -> SitePage:
     """One page (`first` rows after the `after` cursor) of the filtered, ordered sites."""
-    if not 0 <= first <= MAX_PAGE:
-        raise BadUserInput(f"first must be between 0 and {MAX_PAGE}, got {first}", argument="first")
+    validation.page_size(first, maximum=MAX_PAGE)
     if order is SiteOrder.DISTANCE and query.near is None:
         raise BadUserInput(
             "orderBy DISTANCE needs a point: give distanceFrom { lon lat } or filter.near", argument="orderBy"
@@ -138,3 +159,12 @@ async def site_by_number(ctx: Context, site_number: str) -> CustomerSite | None:
     async with ctx.db.read() as session:
         found = await site_repo.sites_by_number(session, site_numbers=[number.zfill(4)])
     return found.get(number.zfill(4))
+
+
+async def territory_site_page(
+    ctx: Context, *, territory_id: int, order: SiteOrder, first: int, after: str | None
+) -> SitePage:
+    """One page of the sites currently assigned to a territory."""
+    return await site_page(
+        ctx, query=SiteQuery(territory_id=territory_id), order=order, first=first, after=after
+    )

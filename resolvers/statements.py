@@ -1,24 +1,37 @@
 """Statement lifecycle (domain.md §3): generation, versions, ad-hoc lines, review, sending, GL export.
 
-Every function takes the `Database` and runs its own units of work. Expected failures raise
-`StatementProblem` subclasses with a stable `code`; the GraphQL layer returns them as payload-union members.
+Every function takes the request `Context` and runs its own units of work, one transaction each; all SQL
+is in `db.repositories.statements`. Expected failures raise `resolvers.errors` classes with a stable code.
+
+What holds under concurrency and faults:
+* Generation takes the contract's lease (a transaction-scoped advisory lock) and then locks the statement
+  row and its open versions `FOR UPDATE` before it reads the ad-hoc lines it carries over; an ad-hoc edit
+  locks its version row. So an ad-hoc line acknowledged to a client is in the version that is current
+  afterwards, or the edit is refused with `STATEMENT_REPLACED` naming the current version.
+* A replaced unsent version is kept (`superseded`), so every id the API returned keeps resolving.
+* Idempotency keys are stored with the request they came with (`fingerprint`, canonical JSON): the same
+  key with other arguments is `IDEMPOTENCY_KEY_REUSED`; a replay answers the current version of what the
+  key produced.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import json
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import billing
+from billing.blocks.adhoc import adhoc_invoice_line
 from billing.gl import GlInvoice, gl_entries, to_csv
+from billing.money import round2
 from billing.statements import (
+    ForecastComparison,
     StatementStatus,
     TransitionError,
     compare_with_forecast,
@@ -29,210 +42,210 @@ from billing.statements import (
     posted_revenue,
     transition,
 )
-from db.database import Database
-from db.models import (
-    BillingStatement,
-    Contract,
-    CustomerSite,
-    ForecastInternalRevenue,
-    Invoice,
-    InvoiceLine,
-    LedgerBalance,
-    ReadyForInvoiceComment,
-    StatementEvent,
-    StatementGeneration,
-)
-from db.models.statement import LINE_FLAGS
+from db.models import BillingStatement, Contract, CustomerSite, Invoice, StatementVersion
+from db.repositories import sites as site_repo
+from db.repositories import statements as repo
+from db.repositories.statements import InvoiceRecord
+from resolvers import validation
 from resolvers.billing import compute_previews, load_billables
+from resolvers.context import Context
+from resolvers.errors import (
+    BadUserInput,
+    GenerationInFlight,
+    IdempotencyKeyReused,
+    Internal,
+    InvalidAdhocLine,
+    InvalidConfiguration,
+    NoContract,
+    NoInvoiceProduced,
+    NotFound,
+    StatementAlreadySent,
+    StatementReplaced,
+    TowneError,
+    TransitionNotAllowed,
+)
+from resolvers.sites import decode_cursor
+from resolvers.territories import require_territory
 
+log = logging.getLogger("towne.statements")
 
-class StatementProblem(Exception):
-    """An expected failure; `code` is stable, `str()` says what to do."""
-
-    code = "STATEMENT_PROBLEM"
-
-
-class NotFound(StatementProblem):
-    code = "NOT_FOUND"
-
-
-class NoContract(StatementProblem):
-    code = "NO_CONTRACT"
-
-
-class GenerationInFlight(StatementProblem):
-    code = "GENERATION_IN_FLIGHT"
-
-
-class NoInvoiceProduced(StatementProblem):
-    code = "NO_INVOICE"
-
-
-class StatementAlreadySent(StatementProblem):
-    code = "STATEMENT_SENT"
-
-
-class TransitionNotAllowed(StatementProblem):
-    code = "TRANSITION_NOT_ALLOWED"
-
-
-class InvalidAdhocLine(StatementProblem):
-    code = "INVALID_ADHOC_LINE"
+# One bulk request is one synchronous HTTP call, a unit of work per site: a territory has at most a few
+# hundred sites, the whole portfolio 649.
+MAX_BULK_SITES = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class Generated:
     statement_id: uuid.UUID
+    version_id: uuid.UUID
     site_number: str
     reused: bool  # True: an earlier request with the same idempotency key had produced it
+
+
+def fingerprint(operation: str, **arguments: object) -> str:
+    """The canonical form of a request, stored with its idempotency key: JSON with sorted keys."""
+    return json.dumps({"operation": operation, **arguments}, sort_keys=True, separators=(",", ":"))
+
+
+def _describe(stored: str) -> str:
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        return "another request"
+    operation = data.pop("operation", "?")
+    return f"{operation}(" + ", ".join(f"{k}: {v}" for k, v in sorted(data.items())) + ")"
+
+
+def _key_reused(key: str, first: str) -> IdempotencyKeyReused:
+    return IdempotencyKeyReused(
+        f"idempotency key {key!r} was first sent with {_describe(first)}; a key names one request, "
+        "send this one with a new key",
+        argument="idempotencyKey",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- generation
 
 
-async def _claim(
-    db: Database,
-    *,
-    site: CustomerSite,
-    contract: Contract,
-    period: billing.ServicePeriod,
-    key: str | None,
-    source: str,
-) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    """Register the request; returns (generation id, statement id of an earlier identical request)."""
-    async with db.transaction() as session:
-        if key is not None:
-            earlier = (
-                await session.execute(
-                    select(StatementGeneration).where(StatementGeneration.idempotency_key == key)
-                )
-            ).scalar_one_or_none()
-            if earlier is not None:
-                if earlier.status == "COMPLETED" and earlier.statement_id is not None:
-                    return None, earlier.statement_id
-                if earlier.status in ("PENDING", "IN_PROGRESS"):
-                    raise GenerationInFlight(
-                        f"the request {key!r} for site {site.site_number} is still being generated"
-                    )
-                # a failed request may be retried under the same key: reuse its row
-                earlier.status, earlier.error, earlier.finished_at = "IN_PROGRESS", None, None
-                earlier.requested_at = dt.datetime.now(dt.UTC)
-                try:
-                    await session.flush()
-                except IntegrityError as exc:
-                    raise _in_flight(site) from exc
-                return earlier.id, None
-        generation = StatementGeneration(
-            contract_id=contract.id,
-            site_id=site.id,
-            service_period_start=period.start,
-            status="IN_PROGRESS",
-            source=source,
-            idempotency_key=key,
-        )
-        session.add(generation)
-        try:
-            await session.flush()
-        except IntegrityError as exc:
-            raise _in_flight(site) from exc
-        return generation.id, None
-
-
-def _in_flight(site: CustomerSite) -> GenerationInFlight:
-    return GenerationInFlight(
-        f"a statement of site {site.site_number} is already being generated; retry when it has finished"
-    )
-
-
-async def _finish(
-    db: Database, generation_id: uuid.UUID, *, statement_id: uuid.UUID | None, error: str | None
-) -> None:
-    async with db.transaction() as session:
-        await session.execute(
-            update(StatementGeneration)
-            .where(StatementGeneration.id == generation_id)
-            .values(
-                status="FAILED" if error else "COMPLETED",
-                statement_id=statement_id,
-                error=error,
-                finished_at=func.now(),
-            )
-        )
-
-
-async def _site_and_contract(session: AsyncSession, site_number: str) -> tuple[CustomerSite, Contract]:
-    number = site_number.strip().zfill(4)
-    row = (
-        await session.execute(
-            select(CustomerSite, Contract)
-            .outerjoin(Contract, Contract.site_id == CustomerSite.id)
-            .where(CustomerSite.site_number == number)
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"no site with site number {site_number!r}")
-    site, contract = row
+async def _billable(ctx: Context, site_number: str) -> tuple[CustomerSite, Contract]:
+    async with ctx.db.read() as session:
+        found = await repo.site_and_contract(session, site_number=site_number)
+    if found is None:
+        raise NotFound(f"no site with site number {site_number}", argument="siteNumber")
+    site, contract = found
     if contract is None:
-        raise NoContract(f"site {number} has no contract to bill")
+        raise NoContract(f"site {site_number} has no contract to bill")
     return site, contract
 
 
+async def _replay(session: AsyncSession, *, key: str, request: str, site_number: str) -> Generated | None:
+    """What an earlier request with `key` produced (None: no earlier request, or it failed: retry)."""
+    earlier = await repo.generation_by_key(session, key=key)
+    if earlier is None:
+        return None
+    if earlier.fingerprint is not None and earlier.fingerprint != request:
+        raise _key_reused(key, earlier.fingerprint)
+    if earlier.status != "COMPLETED" or earlier.statement_id is None:
+        return None
+    current = await repo.current_version_id(session, statement_id=earlier.statement_id)
+    return Generated(earlier.statement_id, current, site_number, reused=True)
+
+
 async def generate_statement(
-    db: Database,
+    ctx: Context,
     *,
     site_number: str,
     service_period: billing.ServicePeriod | None,
-    today: dt.date,
     idempotency_key: str | None = None,
     source: str = "MANUAL",
+    batch_id: uuid.UUID | None = None,
+    request: str | None = None,
 ) -> Generated:
-    """Generate (or, after a Sent one, version) the statement of a site for a period (§3.1–§3.6).
+    """Generate (or, after a Sent version, version) the statement of a site for a period (§3.1–§3.6).
 
-    Default period per billing type (§3.2). Raises `NotFound`, `NoContract`, `GenerationInFlight`,
-    `NoInvoiceProduced` (nothing to bill: no statement is kept, the request is marked FAILED).
+    `site_number` is 4 digits (validated by the caller); the default period follows the billing type
+    (§3.2). One transaction: lease, plan (§3.3), carried ad-hoc lines, computation, forecast comparison,
+    status, rows. `request` is the fingerprint stored with the key (default: this operation's arguments).
+    Raises `NotFound`, `NoContract`, `GenerationInFlight`, `IdempotencyKeyReused`, `NoInvoiceProduced`
+    (nothing to bill: no version is kept and the request is stored FAILED, so the key may be retried).
     """
-    async with db.read() as session:
-        site, contract = await _site_and_contract(session, site_number)
-    billing_type = billing.BillingType[contract.billing_type]
-    period = service_period or billing.ServicePeriod.default_for(billing_type, today)
-    generation_id, earlier = await _claim(
-        db, site=site, contract=contract, period=period, key=idempotency_key, source=source
+    request = request or fingerprint(
+        "generateStatement",
+        siteNumber=site_number,
+        servicePeriod=service_period.key if service_period else None,
     )
-    if earlier is not None:
-        return Generated(earlier, site.site_number, reused=True)
-    assert generation_id is not None
+    site, contract = await _billable(ctx, site_number)
+    period = service_period or billing.ServicePeriod.default_for(
+        billing.BillingType[contract.billing_type], ctx.today
+    )
+
+    async def record_failure(error: str) -> None:
+        async with ctx.db.transaction() as session:
+            await repo.record_generation(
+                session,
+                contract_id=contract.id,
+                site_id=site.id,
+                service_period_start=period.start,
+                source=source,
+                key=idempotency_key,
+                fingerprint=request,
+                batch_id=batch_id,
+                statement_id=None,
+                version_id=None,
+                error=error,
+            )
+
     try:
-        async with db.transaction() as session:
-            statement_id = await _write_statement(session, site, contract, period)
-    except StatementProblem as problem:
-        await _finish(db, generation_id, statement_id=None, error=f"{problem.code}: {problem}")
+        async with ctx.db.transaction() as session:
+            if idempotency_key is not None:
+                replay = await _replay(
+                    session, key=idempotency_key, request=request, site_number=site.site_number
+                )
+                if replay is not None:
+                    return replay
+            if not await repo.try_lock_contract(session, contract_id=contract.id):
+                raise GenerationInFlight(
+                    f"a statement of site {site.site_number} is being generated; retry when it has finished"
+                )
+            statement_id, version_id = await _write_version(ctx, session, site, contract, period)
+            await repo.record_generation(
+                session,
+                contract_id=contract.id,
+                site_id=site.id,
+                service_period_start=period.start,
+                source=source,
+                key=idempotency_key,
+                fingerprint=request,
+                batch_id=batch_id,
+                statement_id=statement_id,
+                version_id=version_id,
+                error=None,
+            )
+    except IntegrityError:
+        # a concurrent request stored the same key first: answer as its replay would
+        if idempotency_key is None:
+            raise
+        async with ctx.db.read() as session:
+            replay = await _replay(
+                session, key=idempotency_key, request=request, site_number=site.site_number
+            )
+        if replay is not None:
+            return replay
+        raise GenerationInFlight(
+            f"the request {idempotency_key!r} for site {site.site_number} is being generated; retry shortly"
+        ) from None
+    except (NoInvoiceProduced, InvalidConfiguration) as problem:
+        await record_failure(f"{problem.code}: {problem}")
         raise
-    except Exception as exc:
-        await _finish(db, generation_id, statement_id=None, error=f"{type(exc).__name__}: {exc}")
-        raise
-    await _finish(db, generation_id, statement_id=statement_id, error=None)
-    return Generated(statement_id, site.site_number, reused=False)
+    return Generated(statement_id, version_id, site.site_number, reused=False)
 
 
-async def _write_statement(
-    session: AsyncSession, site: CustomerSite, contract: Contract, period: billing.ServicePeriod
-) -> uuid.UUID:
-    existing = (
-        await session.execute(
-            select(BillingStatement.id, BillingStatement.version, BillingStatement.status)
-            .where(BillingStatement.site_id == site.id, BillingStatement.service_period_start == period.start)
-            .order_by(BillingStatement.version)
-        )
-    ).all()
-    plan = plan_version((version, StatementStatus[status]) for _, version, status in existing)
-    by_version = {version: statement_id for statement_id, version, _ in existing}
+async def _write_version(
+    ctx: Context, session: AsyncSession, site: CustomerSite, contract: Contract, period: billing.ServicePeriod
+) -> tuple[uuid.UUID, uuid.UUID]:
+    statement = await repo.lock_statement(session, site_id=site.id, contract_id=contract.id, period=period)
+    versions = await repo.lock_open_versions(session, statement_id=statement.id)
+    plan = plan_version((v.version, StatementStatus[v.status]) for v in versions)
+    by_number = {v.version: v for v in versions}
     adhoc: list[billing.AdhocLine] = []
     if plan.carry_adhoc_from is not None:
-        adhoc = await _adhoc_lines_of(session, by_version[plan.carry_adhoc_from])
+        adhoc = [
+            billing.AdhocLine(
+                invoice_group=group,
+                title=line.title,
+                code=line.code,
+                amount=line.amount,
+                adhoc_type=billing.AdhocLineType[line.adhoc_type or "MISCELLANEOUS_ITEM"],
+                description=line.description,
+                line_item_id=str(line.id),
+            )
+            for line, group in await repo.adhoc_lines_of(
+                session, version_id=by_number[plan.carry_adhoc_from].id
+            )
+        ]
+    revision = 1
     if plan.replaces is not None:
-        await session.execute(
-            delete(BillingStatement).where(BillingStatement.id == by_version[plan.replaces])
-        )
+        revision = await repo.supersede(session, version=by_number[plan.replaces])
     billables = await load_billables(session, site_ids=[site.id])
     previews = await compute_previews(
         session, billables, period, versions={site.id: plan.version}, adhoc={site.id: adhoc}
@@ -242,60 +255,53 @@ async def _write_statement(
         reason = "; ".join(result.warnings) or "no building block produced a line"
         raise NoInvoiceProduced(f"site {site.site_number}, {period.key}: nothing to invoice ({reason})")
     config = billables[site.id].config_for(period)
-    comparison = await _comparison(session, site, contract, period, result)
+    inputs = await repo.forecast_inputs(session, site_id=site.id, yyyymm=period.yyyymm)
+    comparison = compare_with_forecast(
+        forecast=inputs.forecast,
+        posted=posted_revenue(inputs.balances),
+        invoiced=invoiced_revenue((line.code, line.amount) for inv in result.invoices for line in inv.lines),
+        threshold_amount=contract.deviation_amount,
+        threshold_percentage=contract.deviation_percentage,
+    )
     status = initial_status(
         config.billing_type,
-        has_ready_for_invoice_comment=await _has_rfi_comment(session, site.id, period),
+        has_ready_for_invoice_comment=inputs.has_ready_for_invoice_comment,
         exceeded=comparison.exceeded,
     )
-    statement = BillingStatement(
-        site_id=site.id,
-        contract_id=contract.id,
-        service_period_start=period.start,
-        service_period_end=period.end,
+    groups = {g.number: g for g in config.invoice_groups}
+    version_id = await repo.add_version(
+        session,
+        statement_id=statement.id,
         version=plan.version,
+        revision=revision,
         status=status.name,
         billing_type=contract.billing_type,
         rate_selection_date=result.rate_selection_date,
         purchase_order=contract.purchase_order,
         forecast_data=comparison.as_json(),
-        warnings=list(result.warnings),
+        warnings=result.warnings,
+        created_by=ctx.caller.subject,
+        events=[
+            (None, StatementStatus.GENERATING.name, "generated" if revision == 1 else f"revision {revision}"),
+            (StatementStatus.GENERATING.name, status.name, _why(status)),
+        ],
+        invoices=[
+            InvoiceRecord(
+                invoice=invoice,
+                vendor_id=(
+                    group.vendor_id
+                    if (group := groups.get(invoice.group_number)) and group.vendor_id
+                    else site.vendor_id
+                ),
+                site_number=(group.site_number if group and group.site_number else site.site_number),
+                monthly_profit=round2(invoice.profit_share.monthly_profit)
+                if invoice.profit_share is not None and invoice.profit_share.enabled
+                else None,
+            )
+            for invoice in result.invoices
+        ],
     )
-    session.add(statement)
-    await session.flush()
-    session.add_all(
-        [
-            StatementEvent(
-                statement_id=statement.id, from_status=None, to_status="GENERATING", note="generated"
-            ),
-            StatementEvent(
-                statement_id=statement.id, from_status="GENERATING", to_status=status.name, note=_why(status)
-            ),
-        ]
-    )
-    for invoice in result.invoices:
-        group = next((g for g in config.invoice_groups if g.number == invoice.group_number), None)
-        row = Invoice(
-            statement_id=statement.id,
-            group_number=invoice.group_number,
-            invoice_number=invoice.invoice_number,
-            invoice_date=invoice.invoice_date,
-            amount=invoice.amount,
-            title=invoice.title,
-            description=invoice.description,
-            payment_terms=invoice.payment_terms,
-            purchase_order=invoice.purchase_order,
-            vendor_id=(group.vendor_id if group and group.vendor_id else site.vendor_id),
-            site_number=(group.site_number if group and group.site_number else site.site_number),
-            monthly_profit=invoice.profit_share.monthly_profit.quantize(Decimal("0.01"))
-            if invoice.profit_share is not None and invoice.profit_share.enabled
-            else None,
-        )
-        session.add(row)
-        await session.flush()
-        session.add_all([_line_row(row.id, position, line) for position, line in enumerate(invoice.lines, 1)])
-    await session.flush()
-    return statement.id
+    return statement.id, version_id
 
 
 def _why(status: StatementStatus) -> str:
@@ -306,226 +312,162 @@ def _why(status: StatementStatus) -> str:
     }.get(status, "")
 
 
-def line_details(line: billing.InvoiceLine) -> dict[str, object]:
-    """The structured inputs behind a line, as JSON (decimals as strings): revenue-share distribution items,
-    validation allocation, profit-share tiers and breakdown (the legacy supporting-report side tables, §1.6)."""
-    details: dict[str, object] = {}
-    for name in ("revenue_share_items", "validation_items", "profit_share_items"):
-        items = getattr(line, name)
-        if items:
-            details[name] = [
-                {k: str(v) if isinstance(v, Decimal) else v for k, v in _as_dict(item).items()}
-                for item in items
-            ]
-    if line.profit_share_calculation_details:
-        details["profit_share_calculation_details"] = line.profit_share_calculation_details
-    return details
+@dataclass(frozen=True, slots=True)
+class BulkRequest:
+    """A validated bulk request: given site numbers (4 digits) and/or a territory (layer, code)."""
+
+    site_numbers: tuple[str, ...]
+    territory: tuple[str, str] | None
+    service_period: billing.ServicePeriod | None
+    idempotency_key: str | None
 
 
-def _line_row(invoice_id: uuid.UUID, position: int, line: billing.InvoiceLine) -> InvoiceLine:
-    details = line_details(line)
-    adhoc_type = line.adhoc_type
-    carried_from = line.line_item_id
-    if carried_from:
-        # the earlier (Sent) version keeps its line; the carried copy is a new row that remembers it
-        details["carried_from_line_id"] = carried_from
-    return InvoiceLine(
-        id=uuid.uuid4(),
-        invoice_id=invoice_id,
-        position=position,
-        building_block=line.building_block.name if line.building_block else None,
-        adhoc_type=adhoc_type.name if adhoc_type else None,
-        title=line.title,
-        description=line.description,
-        code=line.code,
-        amount=line.amount,
-        explanation=line.explanation,
-        monthly_profit=getattr(line, "monthly_profit", None),
-        taxes_paid=getattr(line, "taxes_paid", None),
-        details=details,
-        **{flag: bool(getattr(line, flag)) for flag in LINE_FLAGS},
+async def generate_statements(ctx: Context, request: BulkRequest) -> list[tuple[str, Generated | TowneError]]:
+    """Bulk generation (§3.1): one outcome per site in the given order (then the territory's sites by number),
+    each site its own unit of work; a problem with one site does not stop the others, and an unexpected
+    failure of one is its `INTERNAL` item (the detail in the log).
+
+    With an idempotency key the whole request is bound to it (`IDEMPOTENCY_KEY_REUSED` for other
+    arguments) and each site uses `{key}:{site number}`, so retrying the batch never makes a second version
+    for a site that got one.
+    """
+    period_key = request.service_period.key if request.service_period else None
+    whole = fingerprint(
+        "generateStatements",
+        siteNumbers=list(request.site_numbers),
+        territory=list(request.territory) if request.territory else None,
+        servicePeriod=period_key,
     )
-
-
-def _as_dict(item: object) -> dict[str, object]:
-    return {name: getattr(item, name) for name in getattr(item, "__slots__", ())}
-
-
-async def _adhoc_lines_of(session: AsyncSession, statement_id: uuid.UUID) -> list[billing.AdhocLine]:
-    rows = await session.execute(
-        select(InvoiceLine, Invoice.group_number)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(Invoice.statement_id == statement_id, InvoiceLine.is_adhoc.is_(True))
-        .order_by(Invoice.group_number, InvoiceLine.position)
-    )
-    return [
-        billing.AdhocLine(
-            invoice_group=group,
-            title=line.title,
-            code=line.code,
-            amount=line.amount,
-            adhoc_type=billing.AdhocLineType[line.adhoc_type or "MISCELLANEOUS_ITEM"],
-            description=line.description,
-            line_item_id=str(line.id),
-        )
-        for line, group in rows.all()
-    ]
-
-
-async def _comparison(
-    session: AsyncSession,
-    site: CustomerSite,
-    contract: Contract,
-    period: billing.ServicePeriod,
-    result: billing.BillingPreview,
-) -> billing.statements.ForecastComparison:
-    balances = (
-        await session.execute(
-            select(LedgerBalance.main_account, LedgerBalance.entity, LedgerBalance.balance).where(
-                LedgerBalance.site_id == site.id, LedgerBalance.period == period.yyyymm
+    async with ctx.db.transaction() as session:
+        batch_id, first = await repo.bind_batch_key(session, key=request.idempotency_key, fingerprint=whole)
+    if first != whole:
+        assert request.idempotency_key is not None
+        raise _key_reused(request.idempotency_key, first)
+    numbers = list(request.site_numbers)
+    if request.territory is not None:
+        async with ctx.db.read() as session:
+            numbers += await site_repo.site_numbers_in_territory(
+                session, layer_code=request.territory[0], territory_code=request.territory[1]
             )
-        )
-    ).all()
-    forecast = (
-        await session.execute(
-            select(ForecastInternalRevenue.amount).where(
-                ForecastInternalRevenue.site_id == site.id, ForecastInternalRevenue.period == period.yyyymm
-            )
-        )
-    ).scalar_one_or_none()
-    lines = [(line.code, line.amount) for invoice in result.invoices for line in invoice.lines]
-    return compare_with_forecast(
-        forecast=forecast,
-        posted=posted_revenue([(account, entity, balance) for account, entity, balance in balances]),
-        invoiced=invoiced_revenue(lines),
-        threshold_amount=contract.deviation_amount,
-        threshold_percentage=contract.deviation_percentage,
-    )
-
-
-async def _has_rfi_comment(session: AsyncSession, site_id: uuid.UUID, period: billing.ServicePeriod) -> bool:
-    # the legacy engine reads the comment of `now − 1 month`: the service month of an on-time Arrears run
-    found = await session.execute(
-        select(func.count()).where(
-            ReadyForInvoiceComment.site_id == site_id, ReadyForInvoiceComment.period == period.yyyymm
-        )
-    )
-    return bool(found.scalar_one())
-
-
-async def generate_statements(
-    db: Database,
-    *,
-    site_numbers: Sequence[str],
-    service_period: billing.ServicePeriod | None,
-    today: dt.date,
-    idempotency_key: str | None = None,
-) -> list[tuple[str, Generated | StatementProblem]]:
-    """Bulk generation (§3.1): one outcome per site, in the given order; a problem with one site does not
-    stop the others. With `idempotency_key`, each site's request uses `{key}:{site number}`, so retrying the
-    whole batch never creates a second statement for a site that already got one."""
-    outcomes: list[tuple[str, Generated | StatementProblem]] = []
-    for number in dict.fromkeys(n.strip().zfill(4) for n in site_numbers):
-        key = f"{idempotency_key}:{number}" if idempotency_key else None
+    outcomes: list[tuple[str, Generated | TowneError]] = []
+    for number in dict.fromkeys(numbers):
+        key = f"{request.idempotency_key}:{number}" if request.idempotency_key else None
+        outcome: Generated | TowneError
         try:
-            outcome: Generated | StatementProblem = await generate_statement(
-                db,
+            outcome = await generate_statement(
+                ctx,
                 site_number=number,
-                service_period=service_period,
-                today=today,
+                service_period=request.service_period,
                 idempotency_key=key,
                 source="BULK",
+                batch_id=batch_id,
+                request=fingerprint("generateStatements", batch=whole, siteNumber=number),
             )
-        except StatementProblem as problem:
+        except TowneError as problem:
             outcome = problem
+        except Exception:
+            log.exception("bulk generation of site %s failed (request %s)", number, ctx.request_id)
+            outcome = Internal(ctx.request_id)
         outcomes.append((number, outcome))
     return outcomes
-
-
-async def site_numbers_in_territory(db: Database, *, layer_code: str, territory_code: str) -> list[str]:
-    from db.repositories.sites import SiteOrder, SiteQuery, find_sites
-
-    async with db.read() as session:
-        rows = await find_sites(
-            session,
-            query=SiteQuery(territory=(layer_code, territory_code)),
-            order=SiteOrder.SITE_NUMBER,
-            offset=0,
-            limit=100_000,
-        )
-    return [site.site_number for site, _ in rows]
 
 
 # --------------------------------------------------------------------------------------------- transitions
 
 
-async def _statement(
-    session: AsyncSession, statement_id: uuid.UUID, *, lock: bool = False
-) -> BillingStatement:
-    statement_query = select(BillingStatement).where(BillingStatement.id == statement_id)
-    statement = (
-        await session.execute(statement_query.with_for_update() if lock else statement_query)
-    ).scalar_one_or_none()
+async def resolve_statement_id(ctx: Context, any_id: uuid.UUID) -> uuid.UUID | None:
+    """The statement of a statement id or of a version id (ids of replaced versions included)."""
+    async with ctx.db.read() as session:
+        if await repo.statements_by_id(session, statement_ids=[any_id]):
+            return any_id
+        return (await repo.statement_ids_of_versions(session, version_ids=[any_id])).get(any_id)
+
+
+async def _locked_target(
+    session: AsyncSession, any_id: uuid.UUID
+) -> tuple[BillingStatement, StatementVersion]:
+    """The statement and the version an operation acts on, both locked: for a statement id its current
+    version; for a version id that version, if it is still current (`STATEMENT_REPLACED` otherwise)."""
+    statement = await repo.lock_statement_by_id(session, statement_id=any_id)
+    version_id: uuid.UUID | None = None
     if statement is None:
-        raise NotFound(f"no statement with id {statement_id}")
-    return statement
+        statement_id = (await repo.statement_ids_of_versions(session, version_ids=[any_id])).get(any_id)
+        if statement_id is None:
+            raise NotFound(f"no statement or statement version with id {any_id}", argument="statementId")
+        statement = await repo.lock_statement_by_id(session, statement_id=statement_id)
+        assert statement is not None
+        version_id = any_id
+    current_id = await repo.current_version_id(session, statement_id=statement.id)
+    if version_id is not None and version_id != current_id:
+        raise _replaced(statement.id, current_id)
+    version = await repo.lock_version(session, version_id=current_id)
+    assert version is not None
+    return statement, version
+
+
+def _replaced(statement_id: uuid.UUID, current_id: uuid.UUID) -> StatementReplaced:
+    return StatementReplaced(
+        f"this version of statement {statement_id} was replaced by a newer one ({current_id}); "
+        "reload the statement and act on its current version",
+        statement_id=statement_id,
+        current_version_id=current_id,
+    )
 
 
 async def _move(
-    session: AsyncSession, statement: BillingStatement, target: StatementStatus, note: str
+    ctx: Context, session: AsyncSession, version: StatementVersion, target: StatementStatus, note: str
 ) -> None:
-    current = StatementStatus[statement.status]
     try:
-        transition(current, target)
+        transition(StatementStatus[version.status], target)
     except TransitionError as exc:
         raise TransitionNotAllowed(str(exc)) from exc
-    statement.status = target.name
-    if target is StatementStatus.SENT:
-        statement.sent_at = dt.datetime.now(dt.UTC)
-    session.add(
-        StatementEvent(statement_id=statement.id, from_status=current.name, to_status=target.name, note=note)
-    )
-    await session.flush()
+    await repo.add_event(session, version=version, to_status=target.name, note=note, actor=ctx.caller.subject)
 
 
-async def confirm_review(db: Database, *, statement_id: uuid.UUID) -> uuid.UUID:
-    """AR Review → Approval Team (deviation exceeded) or Ready To Send; Approval Team → Ready To Send (§3.5)."""
-    async with db.transaction() as session:
-        statement = await _statement(session, statement_id, lock=True)
-        current = StatementStatus[statement.status]
-        exceeded = bool(statement.forecast_data.get("deviationExceeded"))
+async def confirm_review(ctx: Context, *, statement_id: uuid.UUID) -> uuid.UUID:
+    """AR Review → Approval Team (deviation exceeded) or Ready To Send; Approval Team → Ready To Send (§3.5).
+    Returns the statement id."""
+    async with ctx.db.transaction() as session:
+        statement, version = await _locked_target(session, statement_id)
+        exceeded = ForecastComparison.from_json(version.forecast_data).exceeded
         try:
-            target = confirm_review_target(current, exceeded=exceeded)
+            target = confirm_review_target(StatementStatus[version.status], exceeded=exceeded)
         except TransitionError as exc:
             raise TransitionNotAllowed(str(exc)) from exc
-        await _move(session, statement, target, "review confirmed")
-    return statement_id
+        await _move(ctx, session, version, target, "review confirmed")
+    return statement.id
 
 
-async def mark_sent(db: Database, *, statement_id: uuid.UUID) -> uuid.UUID:
-    """Ready To Send → Sent (§3.5); Sent is final."""
-    async with db.transaction() as session:
-        statement = await _statement(session, statement_id, lock=True)
-        await _move(session, statement, StatementStatus.SENT, "sent")
-    return statement_id
+async def mark_sent(ctx: Context, *, statement_id: uuid.UUID) -> uuid.UUID:
+    """Ready To Send → Sent (§3.5); Sent is final. Returns the statement id."""
+    async with ctx.db.transaction() as session:
+        statement, version = await _locked_target(session, statement_id)
+        await _move(ctx, session, version, StatementStatus.SENT, "sent")
+    return statement.id
 
 
 async def regenerate(
-    db: Database, *, statement_id: uuid.UUID, today: dt.date, idempotency_key: str | None = None
+    ctx: Context, *, statement_id: uuid.UUID, idempotency_key: str | None = None
 ) -> Generated:
-    """A new version of a Sent statement (§3.3); only Sent statements are regenerated (§3.5)."""
-    async with db.read() as session:
-        statement = await _statement(session, statement_id)
-        site = (
-            await session.execute(select(CustomerSite).where(CustomerSite.id == statement.site_id))
-        ).scalar_one()
-    if statement.status != StatementStatus.SENT.name:
+    """A new version of a statement whose current version is Sent (§3.3); only Sent is regenerated (§3.5)."""
+    resolved = await resolve_statement_id(ctx, statement_id)
+    if resolved is None:
+        raise NotFound(f"no statement or statement version with id {statement_id}", argument="statementId")
+    async with ctx.db.read() as session:
+        view = (await repo.statements_by_id(session, statement_ids=[resolved]))[resolved]
+        site = await repo.site_of_statement(session, statement_id=resolved)
+    if view.current.status != StatementStatus.SENT.name:
         raise TransitionNotAllowed(
-            f"only a SENT statement can be regenerated; this one is {statement.status} (generate it again instead)"
+            f"only a SENT statement can be regenerated; version {view.current.version} of this one is "
+            f"{view.current.status} (generate it again instead)"
         )
-    period = billing.ServicePeriod.of(statement.service_period_start)
+    period = billing.ServicePeriod.of(view.statement.service_period_start)
     return await generate_statement(
-        db, site_number=site.site_number, service_period=period, today=today, idempotency_key=idempotency_key
+        ctx,
+        site_number=site.site_number,
+        service_period=period,
+        idempotency_key=idempotency_key,
+        request=fingerprint("regenerateStatement", statementId=str(resolved)),
     )
 
 
@@ -534,6 +476,8 @@ async def regenerate(
 
 @dataclass(frozen=True, slots=True)
 class AdhocInput:
+    """A validated ad-hoc line: title, description stripped; code 4 digits; amount at cents, non-zero."""
+
     adhoc_type: billing.AdhocLineType
     title: str
     code: str
@@ -541,145 +485,103 @@ class AdhocInput:
     description: str = ""
 
 
-NEGATIVE_TYPES = (billing.AdhocLineType.CLIENT_PAID_EXPENSE, billing.AdhocLineType.NON_BILLABLE_EXPENSE)
-
-
-async def _editable_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> tuple[Invoice, BillingStatement]:
-    invoice = (await session.execute(select(Invoice).where(Invoice.id == invoice_id))).scalar_one_or_none()
+async def _editable(session: AsyncSession, invoice_id: uuid.UUID) -> tuple[Invoice, StatementVersion]:
+    """The invoice and its version, locked, if the version may still be edited (§3.4)."""
+    invoice = await repo.invoice_by_id(session, invoice_id=invoice_id)
     if invoice is None:
-        raise NotFound(f"no invoice with id {invoice_id}")
-    statement = await _statement(session, invoice.statement_id, lock=True)
-    if statement.status == StatementStatus.SENT.name:
+        raise NotFound(f"no invoice with id {invoice_id}", argument="invoiceId")
+    version = await repo.lock_version(session, version_id=invoice.statement_version_id)
+    assert version is not None
+    if version.superseded:
+        current = await repo.current_version_id(session, statement_id=version.statement_id)
+        raise StatementReplaced(
+            f"invoice {invoice.invoice_number} belongs to a replaced version of its statement; add the line "
+            f"to the current version {current}",
+            statement_id=version.statement_id,
+            current_version_id=current,
+        )
+    if version.status == StatementStatus.SENT.name:
         raise StatementAlreadySent(
             f"invoice {invoice.invoice_number} belongs to a SENT statement; regenerate it to make changes"
         )
-    return invoice, statement
+    return invoice, version
 
 
-async def _recompute(
-    session: AsyncSession, invoice: Invoice, statement: BillingStatement, delta: Decimal, code: str
+async def _after_edit(
+    session: AsyncSession, invoice: Invoice, version: StatementVersion, delta: Decimal, code: str
 ) -> None:
     """§3.4: the invoice amount becomes Σ its lines; ad-hoc revenue codes (4000–4999) move the forecast data."""
-    invoice.amount = (
-        await session.execute(
-            select(func.coalesce(func.sum(InvoiceLine.amount), 0)).where(InvoiceLine.invoice_id == invoice.id)
-        )
-    ).scalar_one()
+    await repo.refresh_invoice_amount(session, invoice=invoice)
     if invoiced_revenue([(code, delta)]):
-        data = dict(statement.forecast_data)
-        contract = (
-            await session.execute(select(Contract).where(Contract.id == statement.contract_id))
-        ).scalar_one()
-        comparison = compare_with_forecast(
-            forecast=Decimal(data.get("forecastedRevenue", "0")),
-            posted=Decimal(data.get("postedRevenue", "0")),
-            invoiced=Decimal(data.get("invoicedRevenue", "0")) + delta,
-            threshold_amount=contract.deviation_amount,
-            threshold_percentage=contract.deviation_percentage,
-        )
-        statement.forecast_data = comparison.as_json()
-    await session.flush()
-
-
-async def add_adhoc_line(db: Database, *, invoice_id: uuid.UUID, line: AdhocInput) -> uuid.UUID:
-    """Add an ad-hoc line to an unsent invoice (§3.4); client-paid and non-billable expenses are forced
-    negative and flagged. Returns the new line's id (`lineItemId`). Raises `NotFound`,
-    `StatementAlreadySent`, `InvalidAdhocLine`."""
-    title, code = line.title.strip(), line.code.strip()
-    if not title:
-        raise InvalidAdhocLine("title must not be empty")
-    if not code.isdigit():
-        raise InvalidAdhocLine(f"code must be a GL main account number, got {line.code!r}")
-    if not line.amount.is_finite() or line.amount == 0:
-        raise InvalidAdhocLine(f"amount must be a non-zero number of dollars, got {line.amount}")
-    if line.amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise InvalidAdhocLine(f"amount must have at most two decimals (cents), got {line.amount}")
-    amount = -abs(line.amount) if line.adhoc_type in NEGATIVE_TYPES else line.amount
-    async with db.transaction() as session:
-        invoice, statement = await _editable_invoice(session, invoice_id)
-        position = (
-            await session.execute(
-                select(func.coalesce(func.max(InvoiceLine.position), 0)).where(
-                    InvoiceLine.invoice_id == invoice.id
-                )
-            )
-        ).scalar_one()
-        row = InvoiceLine(
-            invoice_id=invoice.id,
-            position=position + 1,
-            building_block=None,
-            adhoc_type=line.adhoc_type.name,
-            title=title,
-            description=line.description,
-            code=code,
-            amount=amount,
-            explanation=f"ad-hoc {line.adhoc_type.name.lower().replace('_', ' ')} entered by a billing manager (§3.4)",
-            is_adhoc=True,
-            is_profit_deduction=line.adhoc_type is billing.AdhocLineType.CLIENT_PAID_EXPENSE,
-            is_client_paid_expense=line.adhoc_type is billing.AdhocLineType.CLIENT_PAID_EXPENSE,
-            is_non_billable_expense=line.adhoc_type is billing.AdhocLineType.NON_BILLABLE_EXPENSE,
-        )
-        session.add(row)
+        stored = ForecastComparison.from_json(version.forecast_data)
+        amount, percentage = await repo.deviation_thresholds(session, statement_id=version.statement_id)
+        version.forecast_data = compare_with_forecast(
+            forecast=stored.forecasted_revenue,
+            posted=stored.posted_revenue,
+            invoiced=stored.invoiced_revenue + delta,
+            threshold_amount=amount,
+            threshold_percentage=percentage,
+        ).as_json()
         await session.flush()
-        await _recompute(session, invoice, statement, amount, code)
-        return row.id
 
 
-async def remove_adhoc_line(db: Database, *, invoice_id: uuid.UUID, line_id: uuid.UUID) -> None:
+async def add_adhoc_line(ctx: Context, *, invoice_id: uuid.UUID, line: AdhocInput) -> uuid.UUID:
+    """Add an ad-hoc line to an unsent invoice (§3.4) with the engine's sign and flag rule
+    (`billing.blocks.adhoc`). Returns the new line's id (`lineItemId`). Raises `NotFound`,
+    `StatementReplaced`, `StatementAlreadySent`."""
+    async with ctx.db.transaction() as session:
+        invoice, version = await _editable(session, invoice_id)
+        entered = adhoc_invoice_line(
+            billing.AdhocLine(
+                invoice_group=invoice.group_number,
+                title=line.title,
+                code=line.code,
+                amount=line.amount,
+                adhoc_type=line.adhoc_type,
+                description=line.description,
+            ),
+            entered=True,
+        )
+        line_id = await repo.add_line(session, invoice=invoice, line=entered)
+        await _after_edit(session, invoice, version, entered.amount, entered.code)
+    return line_id
+
+
+async def remove_adhoc_line(ctx: Context, *, invoice_id: uuid.UUID, line_id: uuid.UUID) -> None:
     """Remove an ad-hoc line from an unsent invoice; generated lines cannot be removed (`InvalidAdhocLine`)."""
-    async with db.transaction() as session:
-        invoice, statement = await _editable_invoice(session, invoice_id)
-        line = (
-            await session.execute(
-                select(InvoiceLine).where(InvoiceLine.id == line_id, InvoiceLine.invoice_id == invoice.id)
-            )
-        ).scalar_one_or_none()
+    async with ctx.db.transaction() as session:
+        invoice, version = await _editable(session, invoice_id)
+        line = await repo.line_of_invoice(session, invoice_id=invoice.id, line_id=line_id)
         if line is None:
-            raise NotFound(f"invoice {invoice.invoice_number} has no line {line_id}")
+            raise NotFound(f"invoice {invoice.invoice_number} has no line {line_id}", argument="lineId")
         if not line.is_adhoc:
             raise InvalidAdhocLine(
-                f"line {line.title!r} was generated from the contract; only ad-hoc lines can be removed"
+                f"line {line.title!r} was generated from the contract; only ad-hoc lines can be removed",
+                argument="lineId",
             )
-        await session.delete(line)
-        await session.flush()
-        await _recompute(session, invoice, statement, -line.amount, line.code)
+        await repo.delete_line(session, line=line)
+        await _after_edit(session, invoice, version, -line.amount, line.code)
 
 
 # ---------------------------------------------------------------------------------------------- GL export
 
 
-async def gl_export_csv(db: Database, *, statement_id: uuid.UUID) -> str:
-    """The Great Plains journal of a SENT statement as CSV (§3.8). Raises `NotFound`, `TransitionNotAllowed`."""
-    async with db.read() as session:
-        statement = await _statement(session, statement_id)
-        if statement.status != StatementStatus.SENT.name:
+async def gl_export_csv(ctx: Context, *, any_id: uuid.UUID) -> str:
+    """The Great Plains journal (§3.8) of a SENT version as CSV: a version id exports that version; a
+    statement id its current version. Raises `NotFound`, `TransitionNotAllowed` (not Sent)."""
+    async with ctx.db.read() as session:
+        version = (await repo.versions_by_id(session, version_ids=[any_id])).get(any_id)
+        if version is None:
+            view = (await repo.statements_by_id(session, statement_ids=[any_id])).get(any_id)
+            if view is None:
+                raise NotFound(f"no statement or statement version with id {any_id}", argument="statementId")
+            version = view.current
+        if version.status != StatementStatus.SENT.name:
             raise TransitionNotAllowed(
-                f"only a SENT statement is exported to the GL; this one is {statement.status}"
+                f"only a SENT version is exported to the GL; version {version.version} is {version.status}"
             )
-        site = (
-            await session.execute(select(CustomerSite).where(CustomerSite.id == statement.site_id))
-        ).scalar_one()
-        invoices = (
-            (
-                await session.execute(
-                    select(Invoice).where(Invoice.statement_id == statement.id).order_by(Invoice.group_number)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        lines = (
-            (
-                await session.execute(
-                    select(InvoiceLine)
-                    .where(InvoiceLine.invoice_id.in_([i.id for i in invoices]))
-                    .order_by(InvoiceLine.position)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    advanced = statement.billing_type == billing.BillingType.ADVANCED.name
+        site, statement, invoices, lines = await repo.gl_inputs(session, version_id=version.id)
+    advanced = version.billing_type == billing.BillingType.ADVANCED.name
     gl_invoices = [
         GlInvoice(
             invoice.invoice_number,
@@ -697,3 +599,136 @@ async def gl_export_csv(db: Database, *, statement_id: uuid.UUID) -> str:
             gl_invoices, gl_string=site.gl_string, site_number=site.site_number, service_period=period.yyyymm
         )
     )
+
+
+def forecast_of(version: StatementVersion) -> ForecastComparison | None:
+    """The stored forecast comparison of a version (§3.6), None when none was stored."""
+    return ForecastComparison.from_json(version.forecast_data) if version.forecast_data else None
+
+
+def adhoc_input(
+    *, adhoc_type: billing.AdhocLineType, title: str, code: str, amount: Decimal, description: str
+) -> AdhocInput:
+    """Check an ad-hoc line as entered (§3.4); a bad field is `INVALID_ADHOC_LINE` naming it (`line.code`)."""
+    try:
+        return AdhocInput(
+            adhoc_type=adhoc_type,
+            title=validation.text(title, argument="line.title", max_length=validation.TITLE_MAX),
+            code=validation.gl_code(code, argument="line.code"),
+            amount=validation.amount(amount, argument="line.amount"),
+            description=validation.text(
+                description,
+                argument="line.description",
+                max_length=validation.DESCRIPTION_MAX,
+                required=False,
+            ),
+        )
+    except BadUserInput as error:
+        raise InvalidAdhocLine(error.message, argument=error.argument) from error
+
+
+async def bulk_request(
+    ctx: Context,
+    *,
+    site_numbers: Sequence[str] | None,
+    territory_layer: str | None,
+    territory_code: str | None,
+    service_period: str | None,
+    idempotency_key: str | None,
+) -> BulkRequest:
+    """Validate every argument of a bulk generation before any work (`BAD_USER_INPUT` naming it)."""
+    numbers = tuple(
+        dict.fromkeys(
+            validation.site_number(n, argument=f"siteNumbers[{i}]") for i, n in enumerate(site_numbers or ())
+        )
+    )
+    if (territory_layer is None) != (territory_code is None):
+        raise BadUserInput("give both territoryLayer and territoryCode, or neither", argument="territoryCode")
+    territory = None
+    if territory_layer is not None and territory_code is not None:
+        await require_territory(
+            ctx, territory_layer, territory_code, layer_argument="territoryLayer", argument="territoryCode"
+        )
+        territory = (territory_layer, territory_code)
+    if not numbers and territory is None:
+        raise BadUserInput("give siteNumbers or a territory", argument="siteNumbers")
+    if len(numbers) > MAX_BULK_SITES:
+        raise BadUserInput(
+            f"siteNumbers lists {len(numbers)} sites; at most {MAX_BULK_SITES} per request",
+            argument="siteNumbers",
+        )
+    return BulkRequest(
+        site_numbers=numbers,
+        territory=territory,
+        service_period=validation.optional_period(service_period),
+        idempotency_key=key_or_none(idempotency_key),
+    )
+
+
+def key_or_none(value: str | None, *, argument: str = "idempotencyKey") -> str | None:
+    """An idempotency key: 1–200 characters of the client's choosing."""
+    if value is None:
+        return None
+    return validation.text(value, argument=argument, max_length=200)
+
+
+async def statement_page(
+    ctx: Context, *, query: repo.StatementQuery, first: int, after: str | None
+) -> tuple[list[repo.StatementView], int, bool]:
+    """One page of statements (with current versions): the views, the page's offset, whether more follow."""
+    validation.page_size(first, maximum=500)
+    offset = decode_cursor(after) + 1 if after else 0
+    async with ctx.db.read() as session:
+        rows = await repo.find_statements(
+            session, query=query, today=ctx.today, offset=offset, limit=first + 1
+        )
+    return rows[:first], offset, len(rows) > first
+
+
+async def count_statements(ctx: Context, query: repo.StatementQuery) -> int:
+    async with ctx.db.read() as session:
+        return await repo.count_statements(session, query=query, today=ctx.today)
+
+
+async def statement_query(
+    ctx: Context,
+    *,
+    site_number: str | None,
+    service_period: str | None,
+    statuses: Sequence[str],
+    territory_layer: str | None,
+    territory_code: str | None,
+    current_only: bool,
+) -> repo.StatementQuery:
+    """A validated statement filter (`filter.*` arguments)."""
+    if (territory_layer is None) != (territory_code is None):
+        raise BadUserInput(
+            "give both filter.territoryLayer and filter.territoryCode", argument="filter.territoryCode"
+        )
+    if territory_layer is not None and territory_code is not None:
+        await require_territory(
+            ctx,
+            territory_layer,
+            territory_code,
+            layer_argument="filter.territoryLayer",
+            argument="filter.territoryCode",
+        )
+    period = validation.optional_period(service_period, argument="filter.servicePeriod")
+    return repo.StatementQuery(
+        site_number=validation.site_number(site_number, argument="filter.siteNumber")
+        if site_number
+        else None,
+        service_period_start=period.start if period else None,
+        statuses=tuple(statuses),
+        territory=(territory_layer, territory_code) if territory_layer and territory_code else None,
+        current_only=current_only,
+    )
+
+
+async def statement(ctx: Context, any_id: uuid.UUID) -> repo.StatementView | None:
+    """A statement by its stable id or by the id of any of its versions (replaced ones included)."""
+    view = await ctx.loaders.statement_by_id.load(any_id)
+    if view is not None:
+        return view
+    version = await ctx.loaders.version_by_id.load(any_id)
+    return await ctx.loaders.statement_by_id.load(version.statement_id) if version else None

@@ -1,33 +1,52 @@
-"""The GraphQL contract: types, inputs, scalars and the root schema."""
+"""The GraphQL contract: one module per aggregate, each contributing its root fields, merged here.
+
+    sites.py        Site, filters, `site`, `sites`
+    territories.py  layers, territories, assignments, `territoryLayers`, `territoryLayer`, `territory`
+    contracts.py    Contract and its configuration rows
+    billing.py      invoices, lines, previews, `billingPreviews`
+    statements.py   statements, versions, `statement(s)`, `statementVersion`, `invoice`, the mutations
+    problems.py     `Problem` members and the one error table; errors.py the error language; guard.py
+                    the screening of string arguments; scalars.py Money, Rate, GeoJSON, JSON
+
+A new territory mutation goes into `territories.py` as a `TerritoryMutations` class added to `Mutation`
+below; its failures are `TowneError`s with a row in `problems.ERRORS`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
-from resolvers.errors import TowneGraphQLError
-from schema.query import Query
+from schema.billing import BillingRoot
+from schema.errors import ErrorLanguage
+from schema.guard import guard_arguments
 from schema.scalars import SCALARS
-from schema.statements import Mutation
+from schema.sites import SiteRoot
+from schema.statements import StatementMutations, StatementRoot
+from schema.territories import TerritoryRoot
+
+Query = merge_types("Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot))
+Mutation = merge_types("Mutation", (StatementMutations,))
 
 
-def _should_mask(error: GraphQLError) -> bool:
-    # Our own errors and GraphQL validation errors speak to the client; anything else is internal.
-    original = error.original_error
-    if original is None:
-        return False
-    return not isinstance(original, TowneGraphQLError)
+class TowneSchema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        """Errors are logged once, translated, by `ErrorLanguage` (not with strawberry's traceback per error)."""
 
 
-def build_schema(*, mask_errors: bool = False) -> strawberry.Schema:
-    extensions: list[Any] = [lambda: MaskErrors(should_mask_error=_should_mask)] if mask_errors else []
-    return strawberry.Schema(
-        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS)
+def build_schema(*, debug: bool = False) -> strawberry.Schema:
+    """The schema with the error language (masking unless `debug`) and the argument guard attached."""
+    schema = TowneSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[lambda: ErrorLanguage(debug=debug)],
+        config=StrawberryConfig(scalar_map=SCALARS),
     )
+    guard_arguments(schema)
+    return schema
 
 
-__all__ = ["build_schema"]
+__all__ = ["Mutation", "Query", "build_schema"]

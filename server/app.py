@@ -1,41 +1,164 @@
-"""The Starlette application: `/graphql` (GraphiQL in the browser) and `/health`."""
+"""The Starlette application: `/graphql` (GraphiQL in the browser), `/health`, the GL export download.
+
+The request path: `BodyLimit` (413 above `TOWNE_MAX_BODY_BYTES`) → `TowneGraphQL` (a request that is not
+a GraphQL request is a 400 with a JSON GraphQL error and a code) → `get_context` (caller, database,
+loaders, request id) → the schema (`schema/`) → the service layer (`resolvers/`) → repositories (`db/`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from db.database import Database
+from resolvers import statements as statement_service
 from resolvers.context import Context
+from resolvers.errors import BadRequest, Internal, PayloadTooLarge, TowneError
+from resolvers.validation import identifier
 from schema import build_schema
-from server.settings import Settings
+from schema.problems import http_status
+from server.settings import Settings, normalise_url
+
+log = logging.getLogger("towne.http")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id_of(request: Request) -> str:
+    """The client's `X-Request-ID` when it is a plain token, else a new one."""
+    given = request.headers.get("x-request-id", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+
+
+def problem_response(error: TowneError, *, request_id: str | None = None) -> JSONResponse:
+    """A REST problem body `{"code", "message", …}` with the status of the error table."""
+    headers = {"x-request-id": request_id} if request_id else None
+    return JSONResponse(
+        {**error.as_extensions(), "message": error.message}, http_status(error), headers=headers
+    )
+
+
+def graphql_error_response(error: TowneError, status: int) -> JSONResponse:
+    """A GraphQL-shaped error body for a request that never reached execution."""
+    return JSONResponse({"errors": [{"message": error.message, "extensions": error.as_extensions()}]}, status)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 class TowneGraphQL(GraphQL[Context, None]):
     def __init__(self, db: Database, settings: Settings) -> None:
-        super().__init__(build_schema(mask_errors=settings.mask_errors), graphql_ide="graphiql")
+        super().__init__(build_schema(debug=settings.debug), graphql_ide="graphiql")
         self.db = db
         self.settings = settings
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            # strawberry's own refusals of the envelope (method, content type, missing query, …)
+            response = graphql_error_response(BadRequest(str(exc.reason)), exc.status_code)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """The body as JSON: UTF-8, no NaN/Infinity, an object (one operation per request)."""
+        try:
+            parsed = json.loads(data, parse_constant=_no_constants)
+        except (ValueError, RecursionError) as exc:
+            raise HTTPException(400, "the request body is not JSON in UTF-8") from exc
+        if not isinstance(parsed, dict):
+            raise HTTPException(
+                400, 'the request body must be a JSON object like {"query": "…", "variables": {…}}'
+            )
+        return parsed
+
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(db=self.db, settings=self.settings)
+        request_id = request_id_of(request)
+        response.headers["x-request-id"] = request_id
+        return Context(db=self.db, settings=self.settings, request_id=request_id)
+
+
+class BodyLimit:
+    """413 for request bodies above `limit` bytes, by `Content-Length` or as the body streams in."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLarge(f"the request body is larger than {self.limit} bytes")
+        await graphql_error_response(error, 413)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def create_app(
     settings: Settings, *, database_url: str | None = None, db: Database | None = None
 ) -> Starlette:
-    """Build the app; nothing connects until the first request (design.md §13)."""
-    database = db or Database.from_url(
-        database_url or settings.resolved_database_url(), echo=settings.sql_echo
-    )
+    """Build the app; nothing connects until the first request, and nothing is installed or started here
+    (design.md §13): the CLI brings a development database up before it serves. Raises `ValueError` when
+    neither `db`, `database_url` nor `DATABASE_URL` names a database."""
+    if db is None:
+        url = database_url or settings.database_url
+        if not url:
+            raise ValueError(
+                "no database: set DATABASE_URL, or start the server with `towne run` / `towne serve`"
+            )
+        db = Database.from_url(normalise_url(url), echo=settings.sql_echo)
+        owned = True
+    else:
+        owned = False
+    database = db
     graphql = TowneGraphQL(database, settings)
 
     async def health(request: Request) -> Response:
@@ -46,33 +169,33 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def gl_export(request: Request) -> Response:
-        """`GET /statements/{id}/gl-export.csv`: the Great Plains journal of a Sent statement (§3.8)."""
-        from resolvers import statements as service
-
+        """`GET /statements/{id}/gl-export.csv`: the Great Plains journal (§3.8) of a Sent version; the id of
+        a statement exports its current version, the id of a version that version."""
+        ctx = Context(db=database, settings=settings, request_id=request_id_of(request))
         try:
-            statement_id = uuid.UUID(request.path_params["statement_id"])
-        except ValueError:
-            return JSONResponse({"code": "BAD_USER_INPUT", "message": "statement id must be a UUID"}, 400)
-        try:
-            text = await service.gl_export_csv(database, statement_id=statement_id)
-        except service.NotFound as problem:
-            return JSONResponse({"code": problem.code, "message": str(problem)}, 404)
-        except service.StatementProblem as problem:
-            return JSONResponse({"code": problem.code, "message": str(problem)}, 409)
-        filename = f"gl-export-{statement_id}.csv"
+            any_id = identifier(request.path_params["statement_id"], argument="statementId")
+            text = await statement_service.gl_export_csv(ctx, any_id=any_id)
+        except TowneError as error:
+            return problem_response(error, request_id=ctx.request_id)
+        except Exception:
+            log.exception("GL export failed (request %s)", ctx.request_id)
+            return problem_response(Internal(ctx.request_id), request_id=ctx.request_id)
         return Response(
             text,
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="gl-export-{any_id}.csv"',
+                "x-request-id": ctx.request_id,
+            },
         )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        if db is None:
+        if owned:
             await database.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health),
@@ -80,3 +203,5 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

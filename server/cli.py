@@ -22,9 +22,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from server.settings import REPO_ROOT, Settings, get_settings
+from server.settings import REPO_ROOT, Settings, get_settings, normalise_url
 
 console = Console(stderr=True)
+
+
+def database_url(settings: Settings) -> str:
+    """`DATABASE_URL`, or the embedded development cluster, brought up (and installed) when needed."""
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    from server import devdb
+
+    return devdb.ensure_database(settings.database_name)
 
 
 def migrate(url: str) -> None:
@@ -245,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 0
 
-    url = settings.resolved_database_url()
+    url = database_url(settings)
     data_dir = getattr(args, "data_dir", None) or settings.data_dir
     if args.command == "migrate":
         migrate(url)

@@ -25,17 +25,12 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", alias="TOWNE_HOST")
     port: int = Field(default=8000, alias="TOWNE_PORT")
     data_dir: Path = Field(default=REPO_ROOT / "data", alias="TOWNE_DATA_DIR")
-    # Mask internal error messages in GraphQL responses (design.md §8); off in tests and development.
-    mask_errors: bool = Field(default=False, alias="TOWNE_MASK_ERRORS")
+    # Unexpected errors are always INTERNAL with a request id; debug adds the exception's type and message to
+    # the response (never SQL parameters or a traceback). For a developer's machine only.
+    debug: bool = Field(default=False, alias="TOWNE_DEBUG")
+    # Request bodies above this many bytes are refused with 413 before they are parsed.
+    max_body_bytes: int = Field(default=1_000_000, alias="TOWNE_MAX_BODY_BYTES", gt=0)
     sql_echo: bool = Field(default=False, alias="TOWNE_SQL_ECHO")
-
-    def resolved_database_url(self) -> str:
-        """The database URL, bringing up the embedded cluster when `DATABASE_URL` is unset."""
-        if self.database_url:
-            return normalise_url(self.database_url)
-        from server import devdb
-
-        return devdb.ensure_database(self.database_name)
 
 
 def normalise_url(url: str) -> str:

@@ -43,8 +43,8 @@ async def test_site_by_number_with_location_territories_and_contract(gql: GraphQ
     assert contract["billingType"] == "ARREARS" and contract["buildingBlocks"] == ["FIXED_FEE"]
     assert contract["configurationSource"] == "snapshot"
     assert [(s["displayName"], s["fee"]) for s in contract["fixedFeeServices"]] == [
-        ("Fixed Billable Expenses", "30800.0000"),
-        ("Management Fee", "2500.0000"),
+        ("Fixed Billable Expenses", "30800.00"),  # Money: always 2 decimals
+        ("Management Fee", "2500.00"),
     ]
     assert contract["site"]["siteNumber"] == "0349"
 
@@ -72,7 +72,9 @@ async def test_invoice_groups_of_a_hybrid_contract(gql: GraphQLClient) -> None:
         ("BELL", "24.8400", "24.8400", 2),
         ("ROOMSTEW", "26.0000", "32.5000", 2),
     }
-    assert contract["revenueShareThresholds"][0]["tiers"] == [{"sharePercentage": "24.0", "amount": "0.0"}]
+    assert contract["revenueShareThresholds"][0]["tiers"] == [
+        {"sharePercentage": "24.0000", "amount": "0.00"}
+    ]
     settings = {s["buildingBlock"]: s["settings"] for s in contract["blockSettings"]}
     assert settings["MID_MONTH_ADVANCE"] == {
         "amount": "30000.0",

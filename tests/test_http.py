@@ -30,8 +30,7 @@ async def test_bad_input_over_http_is_a_graphql_error_not_a_500(db: Database, se
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_masked_internal_errors_keep_user_errors(db: Database) -> None:
-    settings = Settings(DATABASE_URL="postgresql+asyncpg://unused/unused", TOWNE_MASK_ERRORS=True)
+async def test_masked_internal_errors_keep_user_errors(db: Database, settings: Settings) -> None:
     async with _client(db, settings) as client:
         response = await client.post("/graphql", json={"query": "{ sites(first: -1) { totalCount } }"})
     [error] = response.json()["errors"]
@@ -58,19 +57,17 @@ async def test_gl_export_download(db: Database, settings: Settings) -> None:
                 "(SELECT id FROM customer_site WHERE site_number = '0349')"
             )
         )
-    import datetime as dt
-
     import billing
+    from resolvers.context import Context
+    from tests.conftest import TODAY
 
+    ctx = Context(db=db, settings=settings, today=TODAY)
     done = await service.generate_statement(
-        db,
-        site_number="0349",
-        service_period=billing.ServicePeriod.parse("2025-04"),
-        today=dt.date(2025, 5, 20),
+        ctx, site_number="0349", service_period=billing.ServicePeriod.parse("2025-04")
     )
     async with _client(db, settings) as client:
         unsent = await client.get(f"/statements/{done.statement_id}/gl-export.csv")
-        await service.mark_sent(db, statement_id=done.statement_id)
+        await service.mark_sent(ctx, statement_id=done.statement_id)
         sent = await client.get(f"/statements/{done.statement_id}/gl-export.csv")
         missing = await client.get("/statements/00000000-0000-0000-0000-000000000000/gl-export.csv")
         bad = await client.get("/statements/nope/gl-export.csv")

@@ -79,11 +79,36 @@ async def test_f1_statement_is_generated_persisted_and_numbered(gql: GraphQLClie
     assert fetched["statement"] == statement
 
 
-async def test_generating_again_replaces_the_unsent_statement(gql: GraphQLClient, db: Database) -> None:
+async def test_generating_again_replaces_the_unsent_version_and_keeps_it(
+    gql: GraphQLClient, db: Database
+) -> None:
     first = (await _generate(gql))["statement"]
     second = (await _generate(gql))["statement"]
-    assert second["version"] == 1 and second["id"] != first["id"]
-    assert (await gql.data(f'{{ statement(id: "{first["id"]}") {{ id }} }}'))["statement"] is None
+    # one stable statement; the replaced version stays readable, superseded, with its own revision (§3.3)
+    assert second["id"] == first["id"] and second["version"] == 1
+    versions = (
+        await gql.data(
+            "query ($id: ID!) { statement(id: $id) { versions { id version revision superseded current { id } } } }",
+            id=first["id"],
+        )
+    )["statement"]["versions"]
+    assert [(v["version"], v["revision"], v["superseded"]) for v in versions] == [(1, 1, True), (1, 2, False)]
+    assert {v["current"]["id"] for v in versions} == {versions[1]["id"]}
+    old_invoice = first["invoices"][0]["id"]
+    fetched = (
+        await gql.data(
+            "query ($id: ID!) { invoice(id: $id) { invoiceNumber superseded statementVersion { id superseded"
+            " current { id } } statement { id } } }",
+            id=old_invoice,
+        )
+    )["invoice"]
+    assert fetched["invoiceNumber"] == second["invoices"][0]["invoiceNumber"] == "0349-202504-01-01"
+    assert fetched["superseded"] and fetched["statementVersion"]["superseded"]
+    assert fetched["statementVersion"]["current"]["id"] == versions[1]["id"]
+    assert fetched["statement"]["id"] == first["id"]
+    # the id of a replaced version resolves to its statement too
+    by_version = await gql.data(f'{{ statement(id: "{versions[0]["id"]}") {{ id version }} }}')
+    assert by_version["statement"] == {"id": first["id"], "version": 1}
     async with db.read() as session:
         count = (await session.execute(select(func.count()).select_from(BillingStatement))).scalar_one()
     assert count == 1
@@ -100,18 +125,21 @@ async def test_a_retried_request_never_creates_a_second_statement(gql: GraphQLCl
     assert generations == 1
 
 
-async def test_one_generation_in_flight_per_contract(gql: GraphQLClient, db: Database) -> None:
-    async with db.transaction() as session:
-        await session.execute(
-            text(
-                "INSERT INTO statement_generation (id, contract_id, site_id, service_period_start, status) "
-                "SELECT gen_random_uuid(), c.id, s.id, DATE '2025-04-01', 'IN_PROGRESS' "
-                "FROM customer_site s JOIN contract c ON c.site_id = s.id WHERE s.site_number = '0349'"
-            )
-        )
-    result = await _generate(gql)
-    assert result["__typename"] == "GenerationInFlightProblem" and result["code"] == "GENERATION_IN_FLIGHT"
-    assert "0349" in result["message"]
+async def test_an_idempotency_key_is_bound_to_its_request(gql: GraphQLClient) -> None:
+    first = await _generate(gql, site="0212", period="2025-03", key="K")
+    assert first["__typename"] == "StatementPayload"
+    other = await _generate(gql, site="0208", period="2025-02", key="K")
+    assert other["__typename"] == "IdempotencyKeyReusedProblem" and other["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert "siteNumber: 0212" in other["message"] and "servicePeriod: 2025-03" in other["message"]
+    # a replay after a replacement answers the current version of what K made, and generates nothing
+    replaced = await _generate(gql, site="0212", period="2025-03")
+    replay = await _generate(gql, site="0212", period="2025-03", key="K")
+    assert replay["reused"] is True and replay["statement"]["id"] == first["statement"]["id"]
+    assert replay["statement"]["invoices"] == replaced["statement"]["invoices"]
+    versions = await gql.data(
+        "query ($id: ID!) { statement(id: $id) { versions { revision } } }", id=first["statement"]["id"]
+    )
+    assert [v["revision"] for v in versions["statement"]["versions"]] == [1, 2]
 
 
 async def test_ready_for_invoice_comment_puts_an_arrears_statement_in_ar_review(

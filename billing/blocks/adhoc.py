@@ -10,8 +10,9 @@ __all__ = ["adhoc_invoice_line"]
 _FORCED_NEGATIVE = (AdhocLineType.CLIENT_PAID_EXPENSE, AdhocLineType.NON_BILLABLE_EXPENSE)
 
 
-def adhoc_invoice_line(adhoc: AdhocLine) -> InvoiceLine:
-    """The invoice line of a carried-over ad-hoc line (§3.4).
+def adhoc_invoice_line(adhoc: AdhocLine, *, entered: bool = False) -> InvoiceLine:
+    """The invoice line of an ad-hoc line (§3.4): carried over from the previous version (§3.3), or
+    ``entered`` now by a billing manager on an unsent invoice. The one place of the sign and flag rule.
 
     ``is_adhoc``; client-paid and non-billable expenses are forced negative (``−|amount|``) and flagged
     ``is_profit_deduction`` + ``is_client_paid_expense`` and ``is_non_billable_expense`` respectively; the
@@ -30,8 +31,11 @@ def adhoc_invoice_line(adhoc: AdhocLine) -> InvoiceLine:
         amount=amount,
         description=adhoc.description,
         explanation=(
-            f"§3.4 ad-hoc line ({kind.label}) carried over from the previous version of the statement (§3.3), "
-            f"invoice group {adhoc.invoice_group}: amount {adhoc.amount} as entered.{sign_note}"
+            f"§3.4 ad-hoc line ({kind.label}) entered by a billing manager on invoice group "
+            f"{adhoc.invoice_group}: amount {adhoc.amount} as entered.{sign_note}"
+            if entered
+            else f"§3.4 ad-hoc line ({kind.label}) carried over from the previous version of the statement "
+            f"(§3.3), invoice group {adhoc.invoice_group}: amount {adhoc.amount} as entered.{sign_note}"
         ),
         is_adhoc=True,
         is_profit_deduction=kind is AdhocLineType.CLIENT_PAID_EXPENSE,

@@ -18,7 +18,15 @@ from db.models.facts import (
     TimesheetMinutes,
 )
 from db.models.site import CustomerSite
-from db.models.statement import BillingStatement, Invoice, InvoiceLine, StatementEvent, StatementGeneration
+from db.models.statement import (
+    BillingStatement,
+    GenerationBatch,
+    Invoice,
+    InvoiceLine,
+    StatementEvent,
+    StatementGeneration,
+    StatementVersion,
+)
 from db.models.territory import SiteTerritoryAssignment, Territory, TerritoryLayer, TerritoryPart
 
 __all__ = [
@@ -29,6 +37,7 @@ __all__ = [
     "CustomerSite",
     "FixedFeeService",
     "ForecastInternalRevenue",
+    "GenerationBatch",
     "Invoice",
     "InvoiceGroup",
     "InvoiceLine",
@@ -41,6 +50,7 @@ __all__ = [
     "SiteTerritoryAssignment",
     "StatementEvent",
     "StatementGeneration",
+    "StatementVersion",
     "Territory",
     "TerritoryLayer",
     "TerritoryPart",

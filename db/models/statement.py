@@ -1,7 +1,7 @@
 """Billing statements, invoices, invoice lines and the generation queue (domain.md §1.6, §3).
 
-A statement is one site's bill for one service month and version; it has one invoice per invoice group
-with at least one line. Line metadata flags (§1.6) are columns, not opaque JSON, because profit share and
+A statement is one site's bill for one service month, with one stable id; its versions (§3.3) are rows
+beneath it, each with one invoice per invoice group with at least one line. Line metadata flags (§1.6) are columns, not opaque JSON, because profit share and
 the GL export act on them. Money is `numeric(14,2)` USD.
 """
 
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -34,7 +35,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models.base import Base, Timestamped
 
 STATEMENT_STATUSES = ("GENERATING", "AR_REVIEW", "APPROVAL_TEAM", "READY_TO_SEND", "SENT", "FAILED")
-GENERATION_STATUSES = ("PENDING", "IN_PROGRESS", "COMPLETED", "FAILED")
+# Written by the generating transaction itself: in flight is its advisory lock, never a stored status.
+GENERATION_STATUSES = ("COMPLETED", "FAILED")
 ADHOC_TYPES = ("CLIENT_PAID_EXPENSE", "REIMBURSABLE_EXPENSE", "MISCELLANEOUS_ITEM", "NON_BILLABLE_EXPENSE")
 LINE_FLAGS = (
     "is_adhoc", "is_profit_deduction", "is_non_billable_expense", "is_client_paid_expense", "is_management_fee",
@@ -47,23 +49,36 @@ def _in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-class StatementGeneration(Base):
-    """A request to generate a statement (`bs_statementgenerationprocess`, §3.1).
+class GenerationBatch(Base):
+    """One bulk generation request (§3.1, `POST customers/statements`): its idempotency key is bound to a
+    fingerprint of the whole request (site list or territory, service period), so the same key with other
+    arguments is refused instead of answering for another request."""
 
-    At most one PENDING/IN_PROGRESS request per contract (partial unique index); a retried request with the
-    same `idempotency_key` returns the first one's statement instead of generating again.
+    __tablename__ = "generation_batch"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    fingerprint: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class StatementGeneration(Base):
+    """A request to generate a statement (`bs_statementgenerationprocess`, §3.1), written by the unit of
+    work that generates, so a request that dies with its connection leaves nothing behind.
+
+    In-flight work is not a flag here: the generating transaction holds a transaction-scoped advisory lock
+    on the contract (`db.repositories.statements.try_lock_contract`), which PostgreSQL releases when the
+    transaction ends for any reason. `fingerprint` binds `idempotency_key` to the request it was sent with
+    (operation, site, period as given); a replay returns the current version of `statement_id`.
     """
 
     __tablename__ = "statement_generation"
     __table_args__ = (
         CheckConstraint(f"status IN ({_in(GENERATION_STATUSES)})", name="status_known"),
         CheckConstraint("source IN ('MANUAL', 'BULK')", name="source_known"),
-        Index(
-            "uq_statement_generation_in_flight",
-            "contract_id",
-            unique=True,
-            postgresql_where=text("status IN ('PENDING', 'IN_PROGRESS')"),
-        ),
+        CheckConstraint("status <> 'COMPLETED' OR version_id IS NOT NULL", name="completed_has_version"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -77,8 +92,15 @@ class StatementGeneration(Base):
     status: Mapped[str] = mapped_column(Text, nullable=False)
     source: Mapped[str] = mapped_column(Text, nullable=False, server_default="MANUAL")
     idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    fingerprint: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("generation_batch.id", ondelete="SET NULL"), index=True
+    )
     statement_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("billing_statement.id", ondelete="SET NULL")
+    )
+    version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("statement_version.id", ondelete="SET NULL")
     )
     error: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[dt.datetime] = mapped_column(
@@ -88,24 +110,17 @@ class StatementGeneration(Base):
 
 
 class BillingStatement(Timestamped, Base):
-    """`bs_billingstatement` (§1.6): natural key (site, service period start, version)."""
+    """`bs_billingstatement` (§1.6): a site's bill for one service month, one stable id per (site, service
+    period start). Its versions (§3.3) are `statement_version` rows; the current one is the highest version
+    number not superseded."""
 
     __tablename__ = "billing_statement"
     __table_args__ = (
-        UniqueConstraint("site_id", "service_period_start", "version", name="uq_billing_statement_version"),
-        CheckConstraint(f"status IN ({_in(STATEMENT_STATUSES)})", name="status_known"),
-        CheckConstraint("version >= 1", name="version_positive"),
+        UniqueConstraint("site_id", "service_period_start", name="uq_billing_statement_site_period"),
         CheckConstraint(
             "date_trunc('month', service_period_start) = service_period_start", name="period_month"
         ),
-        # §3.3: at most one unsent statement per site and period
-        Index(
-            "uq_billing_statement_unsent",
-            "site_id",
-            "service_period_start",
-            unique=True,
-            postgresql_where=text("status <> 'SENT'"),
-        ),
+        CheckConstraint("service_period_end >= service_period_start", name="period_ordered"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -117,7 +132,46 @@ class BillingStatement(Timestamped, Base):
     )
     service_period_start: Mapped[dt.date] = mapped_column(Date, nullable=False)
     service_period_end: Mapped[dt.date] = mapped_column(Date, nullable=False)
+
+
+class StatementVersion(Timestamped, Base):
+    """One version of a statement (§3.3): `version` is the legacy VV of the invoice numbers, bumped only
+    after a Sent version; replacing an unsent version reuses its number with the next `revision`, and the
+    replaced row is kept, `superseded`, never deleted. Version numbers (and invoice numbers) are unique among
+    rows not superseded; at most one unsent version per statement is not superseded."""
+
+    __tablename__ = "statement_version"
+    __table_args__ = (
+        UniqueConstraint("statement_id", "version", "revision", name="uq_statement_version_revision"),
+        # the target of the invoices' (statement_version_id, superseded) key, so superseding cascades
+        UniqueConstraint("id", "superseded", name="uq_statement_version_id_superseded"),
+        CheckConstraint(f"status IN ({_in(STATEMENT_STATUSES)})", name="status_known"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("revision >= 1", name="revision_positive"),
+        CheckConstraint("superseded = (superseded_at IS NOT NULL)", name="superseded_when"),
+        CheckConstraint("NOT (superseded AND status = 'SENT')", name="sent_is_never_superseded"),
+        CheckConstraint("(status = 'SENT') = (sent_at IS NOT NULL)", name="sent_when"),
+        Index(
+            "uq_statement_version_current",
+            "statement_id",
+            "version",
+            unique=True,
+            postgresql_where=text("NOT superseded"),
+        ),
+        Index(
+            "uq_statement_version_unsent",
+            "statement_id",
+            unique=True,
+            postgresql_where=text("status <> 'SENT' AND NOT superseded"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    statement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("billing_statement.id", ondelete="CASCADE"), nullable=False
+    )
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     status: Mapped[str] = mapped_column(Text, nullable=False)
     billing_type: Mapped[str] = mapped_column(Text, nullable=False)
     rate_selection_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
@@ -125,37 +179,60 @@ class BillingStatement(Timestamped, Base):
     forecast_data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'"))
     warnings: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    superseded: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # who generated it: the caller's subject once identity exists (NULL: anonymous or before identity)
+    created_by: Mapped[str | None] = mapped_column(Text)
 
 
 class StatementEvent(Base):
-    """Status history of a statement (who moved it where, when)."""
+    """Status history of a statement version (who moved it where, when)."""
 
     __tablename__ = "statement_event"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    statement_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("billing_statement.id", ondelete="CASCADE"), nullable=False, index=True
+    statement_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("statement_version.id", ondelete="CASCADE"), nullable=False, index=True
     )
     from_status: Mapped[str | None] = mapped_column(Text)
     to_status: Mapped[str] = mapped_column(Text, nullable=False)
     note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
 
 
 class Invoice(Base):
-    """`bs_invoice` (§1.6, §3.4): one per (statement, invoice group) with ≥1 line."""
+    """`bs_invoice` (§1.6, §3.4): one per (statement version, invoice group) with ≥1 line.
+
+    `superseded` follows its version's through a composite foreign key with ON UPDATE CASCADE, so invoice
+    numbers are unique among invoices of versions not superseded, enforced by the database.
+    """
 
     __tablename__ = "invoice"
-    __table_args__ = (UniqueConstraint("statement_id", "group_number", name="uq_invoice_statement_group"),)
+    __table_args__ = (
+        UniqueConstraint("statement_version_id", "group_number", name="uq_invoice_version_group"),
+        ForeignKeyConstraint(
+            ["statement_version_id", "superseded"],
+            ["statement_version.id", "statement_version.superseded"],
+            name="fk_invoice_version_superseded",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        Index(
+            "uq_invoice_number_current",
+            "invoice_number",
+            unique=True,
+            postgresql_where=text("NOT superseded"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    statement_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("billing_statement.id", ondelete="CASCADE"), nullable=False
-    )
+    statement_version_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    superseded: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     group_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    invoice_number: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    invoice_number: Mapped[str] = mapped_column(Text, nullable=False)
     invoice_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
     title: Mapped[str | None] = mapped_column(Text)

@@ -112,10 +112,11 @@ async def load_facts(
             "SELECT DISTINCT ON (s.site_id, s.service_period_start) s.site_id, i.invoice_date, i.monthly_profit,"
             " s.service_period_start"
             f" FROM billing_statement s {_WINDOW.replace('f.site_id', 's.site_id')}"
-            " JOIN invoice i ON i.statement_id = s.id AND i.monthly_profit IS NOT NULL"
+            " JOIN statement_version v ON v.statement_id = s.id AND NOT v.superseded"
+            " JOIN invoice i ON i.statement_version_id = v.id AND i.monthly_profit IS NOT NULL"
             " WHERE s.service_period_start >= date_trunc('month', w.start)::date"
             " AND s.service_period_start < date_trunc('month', CAST(:end AS date))::date"
-            " ORDER BY s.site_id, s.service_period_start, s.version DESC"
+            " ORDER BY s.site_id, s.service_period_start, v.version DESC"
         ),
         params,
     ):

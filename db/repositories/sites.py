@@ -201,3 +201,15 @@ async def assignments_for_sites(
         statement = statement.where(a.valid_to.is_(None))
     rows = await session.execute(statement)
     return [AssignmentView(*row) for row in rows.all()]
+
+
+async def site_numbers_in_territory(
+    session: AsyncSession, *, layer_code: str, territory_code: str
+) -> list[str]:
+    """Site numbers currently assigned to a territory, ascending."""
+    rows = await session.execute(
+        select(CustomerSite.site_number)
+        .where(and_(True, *_conditions(SiteQuery(territory=(layer_code, territory_code)))))
+        .order_by(CustomerSite.site_number)
+    )
+    return list(rows.scalars())

@@ -43,10 +43,9 @@ async def layers_by_id(session: AsyncSession, *, layer_ids: Sequence[int]) -> di
     return {layer.id: layer for layer in rows.scalars()}
 
 
-async def layer_by_code(session: AsyncSession, *, code: str) -> TerritoryLayer | None:
-    return (
-        await session.execute(select(TerritoryLayer).where(TerritoryLayer.code == code))
-    ).scalar_one_or_none()
+async def layers_by_code(session: AsyncSession, *, codes: Sequence[str]) -> dict[str, TerritoryLayer]:
+    rows = await session.execute(select(TerritoryLayer).where(TerritoryLayer.code.in_(codes)))
+    return {layer.code: layer for layer in rows.scalars()}
 
 
 async def territories_by_id(
