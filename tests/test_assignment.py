@@ -255,3 +255,92 @@ async def test_clustering_the_sites_changes_no_assignment(db: Database) -> None:
         await cluster_sites(session)
         result = await assign_layer(session, layer_code="districts")
     assert (result.assigned, result.opened, result.closed) == (649, 0, 0)
+
+
+# The tie rule in both branches of towne_assign_layer: whole layer (import, territory edits) and given sites
+# (the site trigger). Test layers are built by hand so the geometry of the case is exact.
+
+
+async def _test_layer(session, code: str, kind: str, territories: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    """A layer with territories (code, WKT polygon), inserted in the given order in one statement."""
+    await session.execute(
+        text("INSERT INTO territory_layer (code, name, kind) VALUES (:c, :c, :k)"), {"c": code, "k": kind}
+    )
+    values = ", ".join(
+        f"(:t{i}, :t{i}, ST_Multi(ST_GeomFromText(:g{i}, 4326)))" for i in range(len(territories))
+    )
+    params: dict[str, str] = {"layer": code}
+    for i, (territory_code, wkt) in enumerate(territories):
+        params[f"t{i}"], params[f"g{i}"] = territory_code, wkt
+    await session.execute(
+        text(
+            "INSERT INTO territory (layer_id, code, name, geom) "
+            f"SELECT l.id, v.code, v.name, v.geom FROM territory_layer l, (VALUES {values}) AS v(code, name, geom) "
+            "WHERE l.code = :layer"
+        ),
+        params,
+    )
+
+
+def _box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> str:
+    return (
+        f"POLYGON(({min_lon} {min_lat}, {max_lon} {min_lat}, {max_lon} {max_lat}, "
+        f"{min_lon} {max_lat}, {min_lon} {min_lat}))"
+    )
+
+
+# Two districts sharing the edge lon = -99; the smaller one has the higher code, so only "smallest area
+# first" gives border-b, and only ST_Covers (not ST_Contains) puts a point of the edge in either.
+BORDER = [("border-a", _box(-100, 40, -99, 41)), ("border-b", _box(-99, 40, -98.5, 41))]
+ON_THE_EDGE = (-99.0, 40.5)
+# Two overlapping territories of exactly the same area; the higher code is inserted first (lower id), so
+# only "then the lowest code" gives tie-a.
+TIE = [("tie-b", _box(-99.5, 40, -98.5, 41)), ("tie-a", _box(-100, 40, -99, 41))]
+IN_BOTH = (-99.25, 40.5)
+
+
+async def test_whole_layer_assignment_puts_a_border_point_in_the_smaller_territory(db: Database) -> None:
+    async with db.transaction() as session:
+        site_id = await _new_site(session, *ON_THE_EDGE)  # exists before the layer: no row in it yet
+        await session.execute(text("SELECT set_config('towne.defer_assignment', 'on', true)"))
+        await _test_layer(session, "test-border", "partition", BORDER)
+        await session.execute(text("SELECT set_config('towne.defer_assignment', 'off', true)"))
+        result = await assign_layer(session, layer_code="test-border")  # p_site_ids NULL: whole layer
+        assigned = await _open_territory(session, site_id, "test-border")
+    assert assigned == "border-b"
+    assert result.assigned == 1  # of all sites, only the test site lies in the test layer
+
+
+async def test_site_trigger_puts_a_border_point_in_the_smaller_territory(db: Database) -> None:
+    async with db.transaction() as session:
+        await _test_layer(session, "test-border", "partition", BORDER)
+        site_id = await _new_site(session, *ON_THE_EDGE)  # the site trigger: given-sites branch
+        assigned = await _open_territory(session, site_id, "test-border")
+    assert assigned == "border-b"
+
+
+async def test_whole_layer_assignment_breaks_an_area_tie_by_the_lowest_code(db: Database) -> None:
+    async with db.transaction() as session:
+        site_id = await _new_site(session, *IN_BOTH)
+        await session.execute(text("SELECT set_config('towne.defer_assignment', 'on', true)"))
+        await _test_layer(session, "test-tie", "overlay", TIE)
+        await session.execute(text("SELECT set_config('towne.defer_assignment', 'off', true)"))
+        areas = (
+            await session.execute(
+                select(func.count(func.distinct(Territory.area_km2)))
+                .join(TerritoryLayer, TerritoryLayer.id == Territory.layer_id)
+                .where(TerritoryLayer.code == "test-tie")
+            )
+        ).scalar_one()
+        await assign_layer(session, layer_code="test-tie")
+        assigned = await _open_territory(session, site_id, "test-tie")
+    assert areas == 1, "the two territories must have exactly the same area for this to test the code key"
+    assert assigned == "tie-a"
+
+
+async def test_site_trigger_breaks_an_area_tie_by_the_lowest_code(db: Database) -> None:
+    async with db.transaction() as session:
+        await _test_layer(session, "test-tie", "overlay", TIE)
+        site_id = await _new_site(session, *IN_BOTH)
+        assigned = await _open_territory(session, site_id, "test-tie")
+    assert assigned == "tie-a"
