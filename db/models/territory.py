@@ -73,6 +73,10 @@ class Territory(Timestamped, Base):
         UniqueConstraint("layer_id", "code", name="uq_territory_layer_id_code"),
         CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
         CheckConstraint("NOT ST_IsEmpty(geom)", name="geom_not_empty"),
+        CheckConstraint(
+            "ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180 AND ST_YMin(geom) >= -90 AND ST_YMax(geom) <= 90",
+            name="geom_in_lon_lat_range",
+        ),
         Index("ix_territory_geom", "geom", postgresql_using="gist"),
     )
 
