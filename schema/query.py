@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 
 import billing
 from db.repositories import territories as territory_repo
 from db.repositories.sites import SiteOrder
 from resolvers import sites as site_resolvers
+from resolvers import territories as territory_resolvers
 from resolvers.errors import BadUserInput
 from schema import statements as statement_schema
 from schema.types import (
@@ -152,8 +155,13 @@ class Query:
             row = await territory_repo.layer_by_code(session, code=code)
         return TerritoryLayer.from_row(row) if row else None
 
-    @strawberry.field
-    async def territory(self, info: Ctx, layer: str, code: str) -> Territory | None:
-        async with info.context.db.read() as session:
-            view = await territory_repo.territory_by_code(session, layer_code=layer, code=code)
-        return Territory.from_view(view) if view else None
+    @strawberry.field(
+        description="A territory by layer and code; with `asOf`, the version in force at that instant "
+        "(its code, name, version, area and geometry then), so it agrees with `Site.territory(asOf:)`. "
+        "Null if unknown or not in force then."
+    )
+    async def territory(
+        self, info: Ctx, layer: str, code: str, as_of: dt.datetime | None = None
+    ) -> Territory | None:
+        view = await territory_resolvers.territory_by_code(info.context, layer=layer, code=code, as_of=as_of)
+        return Territory.from_view(view, as_of=as_of) if view else None

@@ -137,12 +137,16 @@ class Territory:
     source_district: str | None = strawberry.field(
         description="The legacy district string this polygon stands for."
     )
-    version: int = strawberry.field(description="Incremented on every geometry edit.")
+    version: int = strawberry.field(
+        description="Incremented on every edit of the geometry, name or code (as of an instant: the version then)."
+    )
     area_km2: float = strawberry.field(description="Geodesic area in km².")
     _layer_id: strawberry.Private[int]
+    # None: the territory as it is now; else the version in force at this instant (code, name, geometry)
+    _as_of: strawberry.Private[dt.datetime | None] = None
 
     @classmethod
-    def from_view(cls, view: TerritoryView) -> Territory:
+    def from_view(cls, view: TerritoryView, *, as_of: dt.datetime | None = None) -> Territory:
         return cls(
             id=view.id,
             code=view.code,
@@ -151,6 +155,7 @@ class Territory:
             version=view.version,
             area_km2=round(view.area_km2, 3),
             _layer_id=view.layer_id,
+            _as_of=as_of,
         )
 
     @strawberry.field
@@ -159,14 +164,17 @@ class Territory:
         assert row is not None
         return TerritoryLayer.from_row(row)
 
-    @strawberry.field(description="GeoJSON MultiPolygon; `simplifyTolerance` in degrees for web maps.")
+    @strawberry.field(
+        description="GeoJSON MultiPolygon (of the version in force at the `asOf` the territory was asked "
+        "for, if any); `simplifyTolerance` in degrees for web maps."
+    )
     async def geometry(self, info: Ctx, simplify_tolerance: float | None = None) -> GeoJSON:
         if simplify_tolerance is not None and not 0 <= simplify_tolerance <= 1:
             raise BadUserInput(
                 f"simplifyTolerance must be between 0 and 1 degree, got {simplify_tolerance}",
                 argument="simplifyTolerance",
             )
-        text = await info.context.loaders.geometry.load((self.id, simplify_tolerance or None))
+        text = await info.context.loaders.geometry.load((self.id, simplify_tolerance or None, self._as_of))
         assert text is not None  # the territory exists: it was loaded to get here
         return GeoJSON(text)
 
@@ -197,14 +205,17 @@ class SiteTerritory:
     valid_from: dt.datetime
     valid_to: dt.datetime | None
     _view: strawberry.Private[AssignmentView]
+    # the instant asked for (Site.territory(asOf:)): the territory is then the version in force at it
+    _as_of: strawberry.Private[dt.datetime | None] = None
 
     @classmethod
-    def from_view(cls, view: AssignmentView) -> SiteTerritory:
+    def from_view(cls, view: AssignmentView, *, as_of: dt.datetime | None = None) -> SiteTerritory:
         return cls(
             method=AssignmentMethod(view.method),
             valid_from=view.valid_from,
             valid_to=view.valid_to,
             _view=view,
+            _as_of=as_of,
         )
 
     @strawberry.field
@@ -213,12 +224,17 @@ class SiteTerritory:
         assert row is not None
         return TerritoryLayer.from_row(row)
 
-    @strawberry.field
+    @strawberry.field(
+        description="As of an instant: the territory's version then (as `Query.territory(asOf:)`)."
+    )
     async def territory(self, info: Ctx) -> Territory | None:
         if self._view.territory_id is None:
             return None
-        view = await info.context.loaders.territory_by_id.load(self._view.territory_id)
-        return Territory.from_view(view) if view else None
+        if self._as_of is not None:
+            view = await info.context.loaders.territory_as_of.load((self._view.territory_id, self._as_of))
+        else:
+            view = await info.context.loaders.territory_by_id.load(self._view.territory_id)
+        return Territory.from_view(view, as_of=self._as_of) if view else None
 
 
 @strawberry.type(description="Metadata flags of an invoice line (domain.md §1.6).")
@@ -617,7 +633,7 @@ class Site:
                 "asOf must carry a time zone offset, e.g. 2025-03-15T00:00:00Z", argument="asOf"
             )
         view = await info.context.loaders.assignment_as_of.load((self._row.id, layer, as_of))
-        return SiteTerritory.from_view(view) if view else None
+        return SiteTerritory.from_view(view, as_of=as_of) if view else None
 
     @strawberry.field(description="Every assignment of the site in one layer, oldest first.")
     async def territory_history(self, info: Ctx, layer: str) -> list[SiteTerritory]:

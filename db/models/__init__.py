@@ -19,7 +19,13 @@ from db.models.facts import (
 )
 from db.models.site import CustomerSite
 from db.models.statement import BillingStatement, Invoice, InvoiceLine, StatementEvent, StatementGeneration
-from db.models.territory import SiteTerritoryAssignment, Territory, TerritoryLayer, TerritoryPart
+from db.models.territory import (
+    SiteTerritoryAssignment,
+    Territory,
+    TerritoryLayer,
+    TerritoryPart,
+    TerritoryVersion,
+)
 
 __all__ = [
     "Base",
@@ -44,5 +50,6 @@ __all__ = [
     "Territory",
     "TerritoryLayer",
     "TerritoryPart",
+    "TerritoryVersion",
     "TimesheetMinutes",
 ]

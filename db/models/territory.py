@@ -4,6 +4,8 @@ Geometries are EPSG:4326. `territory.geom` is validated by the database (a trigg
 location, plus a CHECK as a backstop) because GIS users also edit it directly in QGIS.
 `territory_part` holds `ST_Subdivide` pieces of each territory, kept in step by a trigger, so that
 point-in-polygon assignment probes small polygons (see `spatial.assignment`).
+`territory_version` is the history of each territory's code, name and geometry, written by the same
+triggers, so edits made in QGIS are recorded too.
 """
 
 from __future__ import annotations
@@ -78,6 +80,39 @@ class Territory(Timestamped, Base):
             name="geom_in_lon_lat_range",
         ),
         Index("ix_territory_geom", "geom", postgresql_using="gist"),
+    )
+
+
+class TerritoryVersion(Base):
+    """One version of a territory (code, name, geometry) and its period `[valid_from, valid_to)`.
+
+    Written by the territory triggers only: a version on insert, a new one on every change of geometry,
+    name or code (the edit's instant closes the previous one). `valid_from` '-infinity' = since the
+    beginning of the record (territories loaded by `towne import`); versions of a territory never overlap.
+    """
+
+    __tablename__ = "territory_version"
+
+    territory_id: Mapped[int] = mapped_column(
+        ForeignKey("territory.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+    )
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period_ordered"),
+        ExcludeConstraint(
+            ("territory_id", "="),
+            (text("tstzrange(valid_from, valid_to)"), "&&"),
+            name="no_overlapping_territory_version",
+            using="gist",
+        ),
     )
 
 

@@ -19,7 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
+import geoalchemy2
+import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -66,12 +69,85 @@ BEGIN
         NEW.area_km2 := ST_Area(NEW.geom::geography) / 1e6;
     END IF;
     IF TG_OP = 'UPDATE' THEN
-        IF NEW.geom IS DISTINCT FROM OLD.geom THEN
+        -- the version counts the rows of territory_version: one more for each change of what it records
+        IF NEW.geom IS DISTINCT FROM OLD.geom OR NEW.name IS DISTINCT FROM OLD.name
+           OR NEW.code IS DISTINCT FROM OLD.code THEN
             NEW.version := OLD.version + 1;
+        ELSE
+            NEW.version := OLD.version;
         END IF;
         NEW.updated_at := now();
     END IF;
     RETURN NEW;
+END $$
+"""
+
+# History of territories. One instant per statement (clock_timestamp() at the statement's AFTER trigger)
+# closes the previous versions, opens the new ones and is the `p_at` of the reassignment, so a site's
+# assignment history and the territory versions change at exactly the same instant.
+# `towne import` sets towne.history_from_beginning: the first version of what it loads is in force since
+# '-infinity' (the record begins with the import; there is no earlier geometry to speak of); a territory a
+# GIS user creates later starts at its insert.
+TERRITORY_AFTER_INSERT = """
+CREATE OR REPLACE FUNCTION territory_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    layer integer;
+    v_at timestamptz := clock_timestamp();
+BEGIN
+    INSERT INTO territory_version (territory_id, version, code, name, geom, valid_from)
+    SELECT n.id, n.version, n.code, n.name, n.geom,
+           CASE WHEN current_setting('towne.history_from_beginning', true) = 'on'
+                THEN '-infinity'::timestamptz ELSE v_at END
+    FROM new_rows n;
+    INSERT INTO territory_part (territory_id, layer_id, geom)
+    SELECT n.id, n.layer_id, d.geom
+    FROM new_rows n, LATERAL ST_Subdivide(n.geom, 255) AS s(geom), LATERAL ST_Dump(s.geom) AS d
+    WHERE GeometryType(d.geom) = 'POLYGON';
+    IF current_setting('towne.defer_assignment', true) = 'on' THEN
+        RETURN NULL;  -- a bulk load (towne import) assigns once at its end
+    END IF;
+    FOR layer IN SELECT DISTINCT layer_id FROM new_rows LOOP
+        PERFORM towne_assign_layer(layer, v_at);
+    END LOOP;
+    RETURN NULL;
+END $$
+"""
+
+TERRITORY_AFTER_UPDATE = """
+CREATE OR REPLACE FUNCTION territory_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed integer[];
+    layer integer;
+    v_at timestamptz := clock_timestamp();
+BEGIN
+    -- territory_before_write bumped the version exactly where geometry, name or code changed
+    UPDATE territory_version v SET valid_to = v_at
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE v.territory_id = n.id AND v.valid_to IS NULL AND n.version <> o.version;
+    INSERT INTO territory_version (territory_id, version, code, name, geom, valid_from)
+    SELECT n.id, n.version, n.code, n.name, n.geom, v_at
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE n.version <> o.version;
+
+    SELECT array_agg(n.id) INTO changed
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE n.geom IS DISTINCT FROM o.geom OR n.layer_id <> o.layer_id;
+    IF changed IS NULL THEN
+        RETURN NULL;
+    END IF;
+    DELETE FROM territory_part WHERE territory_id = ANY (changed);
+    INSERT INTO territory_part (territory_id, layer_id, geom)
+    SELECT n.id, n.layer_id, d.geom
+    FROM new_rows n, LATERAL ST_Subdivide(n.geom, 255) AS s(geom), LATERAL ST_Dump(s.geom) AS d
+    WHERE n.id = ANY (changed) AND GeometryType(d.geom) = 'POLYGON';
+    IF current_setting('towne.defer_assignment', true) = 'on' THEN
+        RETURN NULL;  -- a bulk load (towne import) assigns once at its end
+    END IF;
+    FOR layer IN SELECT layer_id FROM new_rows WHERE id = ANY (changed)
+                 UNION SELECT layer_id FROM old_rows WHERE id = ANY (changed) LOOP
+        PERFORM towne_assign_layer(layer, v_at);
+    END LOOP;
+    RETURN NULL;
 END $$
 """
 
@@ -98,11 +174,46 @@ def upgrade() -> None:
     op.create_check_constraint("location_not_empty", "customer_site", SITE_LOCATION_NOT_EMPTY)
     op.create_check_constraint("location_in_lon_lat_range", "customer_site", SITE_LOCATION_IN_RANGE)
     op.create_check_constraint("geom_in_lon_lat_range", "territory", TERRITORY_GEOM_IN_RANGE)
+
+    op.create_table(
+        "territory_version",
+        sa.Column(
+            "territory_id", sa.Integer(), sa.ForeignKey("territory.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("code", sa.Text(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column(
+            "geom",
+            geoalchemy2.Geometry("MULTIPOLYGON", srid=4326, spatial_index=False, from_text="ST_GeomFromEWKT"),
+            nullable=False,
+        ),
+        sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_to", sa.DateTime(timezone=True)),
+        sa.PrimaryKeyConstraint("territory_id", "version"),
+        sa.CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period_ordered"),
+        postgresql.ExcludeConstraint(
+            ("territory_id", "="),
+            (sa.text("tstzrange(valid_from, valid_to)"), "&&"),
+            name="no_overlapping_territory_version",
+            using="gist",
+        ),
+    )
+    # Territories that exist are what the record begins with.
+    op.execute(
+        "INSERT INTO territory_version (territory_id, version, code, name, geom, valid_from) "
+        "SELECT id, version, code, name, geom, '-infinity' FROM territory"
+    )
     op.execute(TERRITORY_BEFORE_WRITE)
+    op.execute(TERRITORY_AFTER_INSERT)
+    op.execute(TERRITORY_AFTER_UPDATE)
 
 
 def downgrade() -> None:
+    op.execute(_previous_function("territory_after_update"))
+    op.execute(_previous_function("territory_after_insert"))
     op.execute(_previous_function("territory_before_write"))
+    op.drop_table("territory_version")
     op.drop_constraint("ck_territory_geom_in_lon_lat_range", "territory", type_="check")
     op.drop_constraint("ck_customer_site_location_in_lon_lat_range", "customer_site", type_="check")
     op.drop_constraint("ck_customer_site_location_not_empty", "customer_site", type_="check")
