@@ -52,6 +52,11 @@ class LayerKind(enum.Enum):
 
 @strawberry.enum
 class AssignmentMethod(enum.Enum):
+    INITIAL = strawberry.enum_value(
+        "initial",
+        description="The site's first assignment in the layer (point in polygon), in force since its start "
+        "date, or since the beginning of the record when that is unknown.",
+    )
     POINT_IN_POLYGON = "point_in_polygon"
     MANUAL = "manual"
 
@@ -202,7 +207,9 @@ class Territory:
 )
 class SiteTerritory:
     method: AssignmentMethod
-    valid_from: dt.datetime
+    valid_from: dt.datetime | None = strawberry.field(
+        description="Null: since the beginning of the record (a first assignment whose site start date is unknown)."
+    )
     valid_to: dt.datetime | None
     _view: strawberry.Private[AssignmentView]
     # the instant asked for (Site.territory(asOf:)): the territory is then the version in force at it

@@ -99,10 +99,10 @@ async def test_point_outside_every_polygon_gets_an_explicit_unassigned_row(db: D
                 .where(SiteTerritoryAssignment.site_id == site_id)
             )
         ).all()
-    assert sorted(rows) == [
-        ("districts", None, "point_in_polygon"),
-        ("regions", None, "point_in_polygon"),
-        ("upp-districts", None, "point_in_polygon"),
+    assert sorted(rows) == [  # a new site's first rows: initial
+        ("districts", None, "initial"),
+        ("regions", None, "initial"),
+        ("upp-districts", None, "initial"),
     ]
 
 
@@ -344,3 +344,121 @@ async def test_site_trigger_breaks_an_area_tie_by_the_lowest_code(db: Database) 
         site_id = await _new_site(session, *IN_BOTH)
         assigned = await _open_territory(session, site_id, "test-tie")
     assert assigned == "tie-a"
+
+
+# First assignments (method initial): valid from the site's start date, or from '-infinity' when unknown.
+
+
+async def _history(session, site_id: uuid.UUID, layer: str) -> list[tuple[str | None, str, bool, object]]:  # type: ignore[no-untyped-def]
+    """(territory code, method, valid_from finite?, valid_to) of a site in a layer, oldest first."""
+    rows = await session.execute(
+        text(
+            "SELECT t.code, a.method, isfinite(a.valid_from), a.valid_to FROM site_territory_assignment a"
+            " JOIN territory_layer l ON l.id = a.layer_id AND l.code = :layer"
+            " LEFT JOIN territory t ON t.id = a.territory_id WHERE a.site_id = :id ORDER BY a.valid_from"
+        ),
+        {"id": site_id, "layer": layer},
+    )
+    return [tuple(row) for row in rows.all()]
+
+
+async def test_the_import_opens_initial_rows_from_the_beginning(db: Database) -> None:
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT count(*), count(*) FILTER (WHERE method = 'initial' AND valid_from = '-infinity'"
+                    " AND valid_to IS NULL) FROM site_territory_assignment"
+                )
+            )
+        ).one()
+        start_dates = (await session.execute(select(func.count(CustomerSite.start_date)))).scalar_one()
+    assert start_dates == 0  # no PROD site has a start date: every first row holds since '-infinity'
+    assert tuple(rows) == (649 * 3, 649 * 3)
+
+
+async def test_a_site_moved_now_keeps_its_initial_row_closed_now_and_gets_a_new_one(db: Database) -> None:
+    async with db.transaction() as session:
+        site_id = (
+            await session.execute(select(CustomerSite.id).where(CustomerSite.site_number == "0349"))
+        ).scalar_one()
+        before = (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()
+        await session.execute(  # the site trigger reassigns (given-sites branch) at the clock
+            text(
+                "UPDATE customer_site SET location = ST_SetSRID(ST_MakePoint(-82.4572, 27.9506), 4326) WHERE id = :id"
+            ),
+            {"id": site_id},
+        )
+        after = (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()
+        history = await _history(session, site_id, "districts")
+        opened_at = (
+            await session.execute(
+                text(
+                    "SELECT a.valid_from FROM site_territory_assignment a JOIN territory_layer l"
+                    " ON l.id = a.layer_id AND l.code = 'districts' WHERE a.site_id = :id AND a.valid_to IS NULL"
+                ),
+                {"id": site_id},
+            )
+        ).scalar_one()
+    [(code0, method0, finite0, closed_at), (code1, method1, finite1, open_to)] = history
+    assert (code0, method0, finite0) == ("orlando", "initial", False)  # from '-infinity'
+    assert before < closed_at < after and closed_at == opened_at
+    assert (code1, method1, finite1, open_to) == ("tampa-st-petersburg", "point_in_polygon", True, None)
+
+
+async def test_a_new_site_with_a_start_date_is_initially_assigned_from_that_date(db: Database) -> None:
+    async with db.transaction() as session:
+        site = CustomerSite(
+            id=uuid.uuid4(),
+            site_number="9903",
+            name="Test site 9903",
+            address="1 Test Street, Testville, FL 32830",
+            street="1 Test Street",
+            city="Testville",
+            state="FL",
+            zip="32830",
+            gl_string="02-03-1009-",
+            start_date=dt.date(2019, 7, 1),
+            location="SRID=4326;POINT(-81.569 28.3822)",
+            geocode_method="manual",
+        )
+        session.add(site)
+        await session.flush()
+        valid_from, method = (
+            await session.execute(
+                text(
+                    "SELECT a.valid_from, a.method FROM site_territory_assignment a JOIN territory_layer l"
+                    " ON l.id = a.layer_id AND l.code = 'districts' WHERE a.site_id = :id"
+                ),
+                {"id": site.id},
+            )
+        ).one()
+    assert (valid_from, method) == (dt.datetime(2019, 7, 1, tzinfo=dt.UTC), "initial")
+
+
+async def test_a_first_row_never_starts_before_its_territory(db: Database) -> None:
+    # A territory a GIS user creates now has no version before now; a site found in it later (here: created
+    # without a start date) is initially assigned from the territory's first version, not from '-infinity'.
+    async with db.transaction() as session:
+        await _test_layer(session, "test-new", "partition", [("new", _box(-100, 40, -99, 41))])
+        created = (
+            await session.execute(
+                text(
+                    "SELECT v.valid_from FROM territory_version v JOIN territory t ON t.id = v.territory_id"
+                    " WHERE t.code = 'new'"
+                )
+            )
+        ).scalar_one()
+        site_id = await _new_site(session, -99.5, 40.5)
+        history = await _history(session, site_id, "test-new")
+        valid_from = (
+            await session.execute(
+                text(
+                    "SELECT valid_from FROM site_territory_assignment WHERE site_id = :id AND territory_id IS NOT NULL"
+                    " AND layer_id = (SELECT id FROM territory_layer WHERE code = 'test-new')"
+                ),
+                {"id": site_id},
+            )
+        ).scalar_one()
+    assert [h[:3] for h in history] == [("new", "initial", True)]
+    assert valid_from == created

@@ -152,3 +152,70 @@ async def test_territory_as_of_without_a_time_zone_is_bad_user_input(gql: GraphQ
     )
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "asOf"}
     assert "time zone" in error["message"]
+
+
+README_EXAMPLE = """
+{ site(siteNumber: "0349") {
+    lastMarch: territory(layer: "districts", asOf: "2025-03-15T00:00:00Z") {
+      method validFrom validTo territory { code name } } } }
+"""
+
+
+async def test_the_readme_example_answers_orlando_for_last_march(gql: GraphQLClient) -> None:
+    last_march = (await gql.data(README_EXAMPLE))["site"]["lastMarch"]
+    assert last_march == {
+        "method": "INITIAL",
+        "validFrom": None,  # since the beginning of the record: no datetime.min, no error
+        "validTo": None,
+        "territory": {"code": "orlando", "name": "Orlando"},
+    }
+
+
+SITE_AND_TERRITORY_AS_OF = """
+query ($asOf: DateTime!) {
+  site(siteNumber: "0349") {
+    territory(layer: "districts", asOf: $asOf) { territory { id code name version areaKm2 geometry } }
+  }
+  orlando: territory(layer: "districts", code: "orlando", asOf: $asOf) { id code name version areaKm2 geometry }
+}
+"""
+
+
+async def _site_and_orlando(gql: GraphQLClient, as_of: dt.datetime) -> tuple[Any, Any]:
+    data = await gql.data(SITE_AND_TERRITORY_AS_OF, asOf=as_of.isoformat())
+    assignment = data["site"]["territory"]
+    return (assignment["territory"] if assignment else None), data["orlando"]
+
+
+async def test_site_territory_and_territory_agree_as_of_any_instant(db: Database, gql: GraphQLClient) -> None:
+    # Orlando's geometry moves away from site 0349 (version 2), then back (version 3).
+    async with db.transaction() as session:
+        original = (
+            await session.execute(
+                text("SELECT geom FROM territory_version WHERE version = 1 AND code = 'orlando'")
+            )
+        ).scalar_one()
+        await session.execute(text(MOVE_ORLANDO))
+        await session.execute(text("UPDATE territory SET geom = :g WHERE code = 'orlando'"), {"g": original})
+    versions = await _versions(db, "orlando")
+    assert [v[0] for v in versions] == [1, 2, 3]
+    moved, back = versions[1][4], versions[2][4]
+    micro = dt.timedelta(microseconds=1)
+    instants = [
+        dt.datetime(1900, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(2025, 3, 15, tzinfo=dt.UTC),
+        moved - micro,
+        moved,
+        moved + micro,
+        back - micro,
+        back,
+        dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
+    ]
+    seen = []
+    for instant in instants:
+        site_territory, orlando = await _site_and_orlando(gql, instant)
+        if site_territory is not None:  # the site is in Orlando: both answer the same version
+            assert site_territory == orlando, instant
+        seen.append((site_territory or {}).get("version"))
+    # in Orlando (version 1) until the move, unassigned while it was away, back in it (version 3) since
+    assert seen == [1, 1, 1, None, None, None, 3, 3]

@@ -34,7 +34,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models.base import Base, Timestamped
 
 LAYER_KINDS = ("partition", "overlay")
-ASSIGNMENT_METHODS = ("point_in_polygon", "manual")
+# initial: a site's first row in a layer, valid from its start date (or '-infinity' when unknown)
+ASSIGNMENT_METHODS = ("initial", "point_in_polygon", "manual")
 
 
 class TerritoryLayer(Base):
@@ -137,7 +138,9 @@ class SiteTerritoryAssignment(Base):
     """SCD-2 history of which territory of a layer a site is in; `territory_id` NULL = explicitly unassigned.
 
     At most one open row (`valid_to IS NULL`) per (site, layer) and no overlapping periods: a deferred
-    exclusion constraint, so a reassignment can close and open rows in one statement.
+    exclusion constraint, so a reassignment can close and open rows in one statement. A site's first row in
+    a layer is `initial`, valid from its start date or from '-infinity' (asyncpg reads that as a naive
+    `datetime.min`: read `valid_from` through `db.repositories.sites`, which maps it to None).
     """
 
     __tablename__ = "site_territory_assignment"
@@ -157,7 +160,7 @@ class SiteTerritoryAssignment(Base):
     valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        CheckConstraint("method IN ('point_in_polygon', 'manual')", name="method_known"),
+        CheckConstraint("method IN ('initial', 'point_in_polygon', 'manual')", name="method_known"),
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period_ordered"),
         ExcludeConstraint(
             ("site_id", "="),
