@@ -114,10 +114,14 @@ async def import_all(
     summary = ImportSummary()
     # The site and territory triggers would assign as rows arrive (several times over); defer them for this
     # transaction and assign once at the end, so the summary reports what was opened and closed.
+    # Territories this import creates are in force since the beginning of the record ('-infinity'), not since
+    # the day the database was loaded (the territory triggers read towne.history_from_beginning).
     await session.execute(text("SELECT set_config('towne.defer_assignment', 'on', true)"))
+    await session.execute(text("SELECT set_config('towne.history_from_beginning', 'on', true)"))
     try:
         await _import(session, data_dir, console, summary)
     finally:
+        await session.execute(text("SELECT set_config('towne.history_from_beginning', 'off', true)"))
         await session.execute(text("SELECT set_config('towne.defer_assignment', 'off', true)"))
     return summary
 

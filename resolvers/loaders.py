@@ -56,6 +56,7 @@ class Loaders:
         self.layer_by_id = DataLoader(self._layers_by_id)
         self.layer_by_code = DataLoader(self._layers_by_code)
         self.territory_by_id = DataLoader(self._territories_by_id)
+        self.territory_as_of = DataLoader(self._territories_as_of)
         self.territories_of_layer = DataLoader(self._territories_of_layers)
         self.site_count = DataLoader(self._site_counts)
         self.geometry = DataLoader(self._geometries)
@@ -192,6 +193,18 @@ class Loaders:
         async with self.db.read() as session:
             return _ordered(keys, await territory_repo.territories_by_id(session, territory_ids=keys))
 
+    async def _territories_as_of(self, keys: list[tuple[int, dt.datetime]]) -> list[TerritoryView | None]:
+        # the version in force at each as-of: one statement per distinct instant in the batch
+        by_as_of: dict[dt.datetime, list[int]] = defaultdict(list)
+        for territory_id, as_of in keys:
+            by_as_of[as_of].append(territory_id)
+        out: dict[tuple[int, dt.datetime], TerritoryView] = {}
+        async with self.db.read() as session:
+            for as_of, ids in by_as_of.items():
+                found = await territory_repo.territories_by_id_as_of(session, territory_ids=ids, as_of=as_of)
+                out.update({(territory_id, as_of): view for territory_id, view in found.items()})
+        return [out.get(key) for key in keys]
+
     async def _territories_of_layers(self, keys: list[int]) -> list[list[TerritoryView]]:
         async with self.db.read() as session:
             found = await territory_repo.territories_of_layers(session, layer_ids=keys)
@@ -202,15 +215,16 @@ class Loaders:
             found = await territory_repo.site_counts(session, territory_ids=keys)
         return [found.get(key, 0) for key in keys]
 
-    async def _geometries(self, keys: list[tuple[int, float | None]]) -> list[str | None]:
-        by_tolerance: dict[float | None, list[int]] = defaultdict(list)
-        for territory_id, tolerance in keys:
-            by_tolerance[tolerance].append(territory_id)
-        out: dict[tuple[int, float | None], str] = {}
+    async def _geometries(self, keys: list[tuple[int, float | None, dt.datetime | None]]) -> list[str | None]:
+        # key: (territory, simplify tolerance, as-of or None for the current geometry)
+        groups: dict[tuple[float | None, dt.datetime | None], list[int]] = defaultdict(list)
+        for territory_id, tolerance, as_of in keys:
+            groups[(tolerance, as_of)].append(territory_id)
+        out: dict[tuple[int, float | None, dt.datetime | None], str] = {}
         async with self.db.read() as session:
-            for tolerance, ids in by_tolerance.items():
+            for (tolerance, as_of), ids in groups.items():
                 found = await territory_repo.geometries_geojson(
-                    session, territory_ids=ids, tolerance_deg=tolerance
+                    session, territory_ids=ids, tolerance_deg=tolerance, as_of=as_of
                 )
-                out.update({(territory_id, tolerance): text for territory_id, text in found.items()})
+                out.update({(territory_id, tolerance, as_of): text for territory_id, text in found.items()})
         return [out.get(key) for key in keys]

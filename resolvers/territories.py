@@ -53,8 +53,26 @@ async def layer(ctx: Context, code: str) -> TerritoryLayer:
     return await require_layer(ctx, code, argument="code")
 
 
-async def territory(ctx: Context, layer_code: str, code: str) -> TerritoryView:
-    return await require_territory(ctx, layer_code, code, layer_argument="layer", argument="code")
+async def territory(
+    ctx: Context, layer_code: str, code: str, as_of: dt.datetime | None = None
+) -> TerritoryView | None:
+    """The territory `code` of a layer now, or the version in force at `as_of` (its code, name, version
+    then). None when a territory had the code but not at that instant (renamed since, or created later); a
+    code no version of the layer ever had is `BAD_USER_INPUT`."""
+    validation.as_of(as_of)
+    await require_layer(ctx, layer_code, argument="layer")
+    async with ctx.db.read() as session:
+        if as_of is None:
+            found = await territory_repo.territory_by_code(session, layer_code=layer_code, code=code)
+        else:
+            found = await territory_repo.territory_by_code_as_of(
+                session, layer_code=layer_code, code=code, as_of=as_of
+            )
+        if found is not None or await territory_repo.code_ever_used(session, layer_code=layer_code, code=code):
+            return found
+    raise BadUserInput(
+        f"code: layer {layer_code!r} has no territory with the code {code[:64]!r}", argument="code"
+    )
 
 
 async def assignment_as_of(

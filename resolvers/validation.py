@@ -27,7 +27,7 @@ AMOUNT_LIMIT = Decimal("1000000000000")
 FIRST_PERIOD = billing.ServicePeriod(2000, 1)
 LAST_PERIOD = billing.ServicePeriod(2099, 12)
 # As-of instants: the history covers these (earlier instants read the first assignment, "since the start").
-EARLIEST_AS_OF = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+EARLIEST_AS_OF = dt.datetime(1800, 1, 1, tzinfo=dt.UTC)
 LATEST_AS_OF = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 # Offsets of cursors: far beyond any page a client reaches, far below PostgreSQL's bigint.
 MAX_OFFSET = 10_000_000
@@ -129,7 +129,7 @@ def optional_period(value: str | None, *, argument: str = "servicePeriod") -> bi
 
 
 def as_of(value: dt.datetime | None, *, argument: str = "asOf") -> dt.datetime | None:
-    """An instant with a time-zone offset, 1900-01-01 … 2200-01-01 UTC."""
+    """An instant with a time-zone offset, 1800-01-01 … 2200-01-01 UTC."""
     if value is None:
         return None
     if value.tzinfo is None:
@@ -138,7 +138,7 @@ def as_of(value: dt.datetime | None, *, argument: str = "asOf") -> dt.datetime |
         )
     if not EARLIEST_AS_OF <= value <= LATEST_AS_OF:
         raise BadUserInput(
-            f"{argument} must be between 1900-01-01 and 2200-01-01, got {value.isoformat()}",
+            f"{argument} must be between 1800-01-01 and 2200-01-01, got {value.isoformat()}",
             argument=argument,
         )
     return value

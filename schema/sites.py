@@ -170,7 +170,7 @@ class Site:
         ] = None,
     ) -> SiteTerritory | None:
         view = await territory_resolvers.assignment_as_of(info.context, self._row.id, layer, as_of)
-        return SiteTerritory.from_view(view) if view else None
+        return SiteTerritory.from_view(view, as_of=as_of) if view else None
 
     @strawberry.field(description="Every assignment of the site in one layer, oldest first.")
     async def territory_history(

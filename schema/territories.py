@@ -38,6 +38,11 @@ class AssignmentMethod(enum.Enum):
     MANUAL = strawberry.enum_value(
         "manual", description="Set by hand; wins over point-in-polygon until cleared."
     )
+    INITIAL = strawberry.enum_value(
+        "initial",
+        description="The site's first assignment in the layer (point in polygon), in force since its start "
+        "date, or since the beginning of the record when that is unknown.",
+    )
 
 
 @strawberry.type(
@@ -71,12 +76,16 @@ class Territory:
     source_district: str | None = strawberry.field(
         description="The legacy district string this polygon stands for."
     )
-    version: int = strawberry.field(description="Incremented on every geometry edit.")
+    version: int = strawberry.field(
+        description="Incremented on every edit of the geometry, name or code (as of an instant: the version then)."
+    )
     area_km2: float = strawberry.field(description="Geodesic area in km².")
     _layer_id: strawberry.Private[int]
+    # None: the territory as it is now; else the version in force at this instant (code, name, geometry)
+    _as_of: strawberry.Private[dt.datetime | None] = None
 
     @classmethod
-    def from_view(cls, view: TerritoryView) -> Territory:
+    def from_view(cls, view: TerritoryView, *, as_of: dt.datetime | None = None) -> Territory:
         return cls(
             id=view.id,
             code=view.code,
@@ -85,6 +94,7 @@ class Territory:
             version=view.version,
             area_km2=round(view.area_km2, 3),
             _layer_id=view.layer_id,
+            _as_of=as_of,
         )
 
     @strawberry.field(description="The layer the territory belongs to.")
@@ -93,7 +103,10 @@ class Territory:
         assert row is not None
         return TerritoryLayer.from_row(row)
 
-    @strawberry.field(description="GeoJSON MultiPolygon, lon/lat EPSG:4326, coordinates to 6 decimals.")
+    @strawberry.field(
+        description="GeoJSON MultiPolygon, lon/lat EPSG:4326, coordinates to 6 decimals: of the version in "
+        "force at the `asOf` the territory was asked for, if any."
+    )
     async def geometry(
         self,
         info: Ctx,
@@ -110,7 +123,7 @@ class Territory:
                 f"simplifyTolerance must be between 0 and 1 degree, got {simplify_tolerance}",
                 argument="simplifyTolerance",
             )
-        text = await info.context.loaders.geometry.load((self.id, simplify_tolerance or None))
+        text = await info.context.loaders.geometry.load((self.id, simplify_tolerance or None, self._as_of))
         assert text is not None  # the territory exists: it was loaded to get here
         return GeoJSON(text)
 
@@ -144,17 +157,23 @@ class Territory:
 )
 class SiteTerritory:
     method: AssignmentMethod = strawberry.field(description="How the site came to be there.")
-    valid_from: dt.datetime = strawberry.field(description="Start of the assignment (inclusive).")
+    valid_from: dt.datetime | None = strawberry.field(
+        description="Start of the assignment (inclusive); null: since the beginning of the record (a first "
+        "assignment whose site start date is unknown)."
+    )
     valid_to: dt.datetime | None = strawberry.field(description="End (exclusive); null while it holds.")
     _view: strawberry.Private[AssignmentView]
+    # the instant asked for (Site.territory(asOf:)): the territory is then the version in force at it
+    _as_of: strawberry.Private[dt.datetime | None] = None
 
     @classmethod
-    def from_view(cls, view: AssignmentView) -> SiteTerritory:
+    def from_view(cls, view: AssignmentView, *, as_of: dt.datetime | None = None) -> SiteTerritory:
         return cls(
             method=AssignmentMethod(view.method),
             valid_from=view.valid_from,
             valid_to=view.valid_to,
             _view=view,
+            _as_of=as_of,
         )
 
     @strawberry.field(description="The layer of the assignment.")
@@ -163,12 +182,18 @@ class SiteTerritory:
         assert row is not None
         return TerritoryLayer.from_row(row)
 
-    @strawberry.field(description="The territory; null when the site is in none of the layer's territories.")
+    @strawberry.field(
+        description="The territory; null when the site is in none of the layer's territories. As of an "
+        "instant: the territory's version then (as `Query.territory(asOf:)`)."
+    )
     async def territory(self, info: Ctx) -> Territory | None:
         if self._view.territory_id is None:
             return None
-        view = await info.context.loaders.territory_by_id.load(self._view.territory_id)
-        return Territory.from_view(view) if view else None
+        if self._as_of is not None:
+            view = await info.context.loaders.territory_as_of.load((self._view.territory_id, self._as_of))
+        else:
+            view = await info.context.loaders.territory_by_id.load(self._view.territory_id)
+        return Territory.from_view(view, as_of=self._as_of) if view else None
 
 
 @strawberry.type
@@ -186,12 +211,19 @@ class TerritoryRoot:
         return TerritoryLayer.from_row(await service.layer(info.context, code))
 
     @strawberry.field(
-        description="A territory by layer code and territory code; an unknown layer or code is BAD_USER_INPUT."
+        description="A territory by layer and code; with `asOf`, the version in force at that instant (its "
+        "code, name, version, area and geometry then), so it agrees with `Site.territory(asOf:)`; null when "
+        "it was not in force then. An unknown layer or code is BAD_USER_INPUT."
     )
     async def territory(
         self,
         info: Ctx,
         layer: Annotated[str, strawberry.argument(description="Layer code, e.g. `districts`.")],
         code: Annotated[str, strawberry.argument(description="Territory code, e.g. `orlando`.")],
+        as_of: Annotated[
+            dt.datetime | None,
+            strawberry.argument(description="An instant with a time-zone offset; null: now."),
+        ] = None,
     ) -> Territory | None:
-        return Territory.from_view(await service.territory(info.context, layer, code))
+        view = await service.territory(info.context, layer, code, as_of)
+        return Territory.from_view(view, as_of=as_of) if view else None

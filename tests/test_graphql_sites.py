@@ -202,6 +202,8 @@ async def test_site_territory_as_of_and_history(gql: GraphQLClient) -> None:
         ' territoryHistory(layer: "districts") { territory { code } validFrom validTo } } }'
     )
     site = data["site"]
-    assert site["past"] is None  # no assignment existed then
+    assert site["past"] == {"method": "INITIAL"}  # the first assignment holds since the beginning
     assert site["now"] == {"territory": {"code": "orlando"}, "validTo": None}
-    assert [h["territory"]["code"] for h in site["territoryHistory"]] == ["orlando"]
+    assert site["territoryHistory"] == [
+        {"territory": {"code": "orlando"}, "validFrom": None, "validTo": None}
+    ]

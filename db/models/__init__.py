@@ -27,7 +27,13 @@ from db.models.statement import (
     StatementGeneration,
     StatementVersion,
 )
-from db.models.territory import SiteTerritoryAssignment, Territory, TerritoryLayer, TerritoryPart
+from db.models.territory import (
+    SiteTerritoryAssignment,
+    Territory,
+    TerritoryLayer,
+    TerritoryPart,
+    TerritoryVersion,
+)
 
 __all__ = [
     "Base",
@@ -54,5 +60,6 @@ __all__ = [
     "Territory",
     "TerritoryLayer",
     "TerritoryPart",
+    "TerritoryVersion",
     "TimesheetMinutes",
 ]

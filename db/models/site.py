@@ -53,6 +53,12 @@ class CustomerSite(Timestamped, Base):
         CheckConstraint("rooms >= 0", name="rooms_non_negative"),
         CheckConstraint("geocode_method IN ('zip', 'zip3_prefix', 'manual')", name="geocode_method_known"),
         CheckConstraint("(location IS NULL) = (geocode_method IS NULL)", name="geocoded_with_method"),
+        # on Earth, as the API requires; BETWEEN also refuses NaN (ordered above every number) and ±Infinity
+        CheckConstraint("NOT ST_IsEmpty(location)", name="location_not_empty"),
+        CheckConstraint(
+            "ST_X(location) BETWEEN -180 AND 180 AND ST_Y(location) BETWEEN -90 AND 90",
+            name="location_in_lon_lat_range",
+        ),
         Index("ix_customer_site_location", "location", postgresql_using="gist"),
         Index("ix_customer_site_source_district", "source_district"),
         Index("ix_customer_site_state", "state"),

@@ -4,6 +4,8 @@ Geometries are EPSG:4326. `territory.geom` is validated by the database (a trigg
 location, plus a CHECK as a backstop) because GIS users also edit it directly in QGIS.
 `territory_part` holds `ST_Subdivide` pieces of each territory, kept in step by a trigger, so that
 point-in-polygon assignment probes small polygons (see `spatial.assignment`).
+`territory_version` is the history of each territory's code, name and geometry, written by the same
+triggers, so edits made in QGIS are recorded too.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models.base import Base, Timestamped
 
 LAYER_KINDS = ("partition", "overlay")
-ASSIGNMENT_METHODS = ("point_in_polygon", "manual")
+# initial: a site's first row in a layer, valid from its start date (or '-infinity' when unknown)
+ASSIGNMENT_METHODS = ("initial", "point_in_polygon", "manual")
 
 
 class TerritoryLayer(Base):
@@ -73,7 +76,44 @@ class Territory(Timestamped, Base):
         UniqueConstraint("layer_id", "code", name="uq_territory_layer_id_code"),
         CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
         CheckConstraint("NOT ST_IsEmpty(geom)", name="geom_not_empty"),
+        CheckConstraint(
+            "ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180 AND ST_YMin(geom) >= -90 AND ST_YMax(geom) <= 90",
+            name="geom_in_lon_lat_range",
+        ),
         Index("ix_territory_geom", "geom", postgresql_using="gist"),
+    )
+
+
+class TerritoryVersion(Base):
+    """One version of a territory (code, name, geometry) and its period `[valid_from, valid_to)`.
+
+    Written by the territory triggers only: a version on insert, a new one on every change of geometry,
+    name or code (the edit's instant closes the previous one). `valid_from` '-infinity' = since the
+    beginning of the record (territories loaded by `towne import`); versions of a territory never overlap.
+    """
+
+    __tablename__ = "territory_version"
+
+    territory_id: Mapped[int] = mapped_column(
+        ForeignKey("territory.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+    )
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period_ordered"),
+        ExcludeConstraint(
+            ("territory_id", "="),
+            (text("tstzrange(valid_from, valid_to)"), "&&"),
+            name="no_overlapping_territory_version",
+            using="gist",
+        ),
     )
 
 
@@ -98,7 +138,9 @@ class SiteTerritoryAssignment(Base):
     """SCD-2 history of which territory of a layer a site is in; `territory_id` NULL = explicitly unassigned.
 
     At most one open row (`valid_to IS NULL`) per (site, layer) and no overlapping periods: a deferred
-    exclusion constraint, so a reassignment can close and open rows in one statement.
+    exclusion constraint, so a reassignment can close and open rows in one statement. A site's first row in
+    a layer is `initial`, valid from its start date or from '-infinity' (asyncpg reads that as a naive
+    `datetime.min`: read `valid_from` through `db.repositories.sites`, which maps it to None).
     """
 
     __tablename__ = "site_territory_assignment"
@@ -118,7 +160,7 @@ class SiteTerritoryAssignment(Base):
     valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        CheckConstraint("method IN ('point_in_polygon', 'manual')", name="method_known"),
+        CheckConstraint("method IN ('initial', 'point_in_polygon', 'manual')", name="method_known"),
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period_ordered"),
         ExcludeConstraint(
             ("site_id", "="),

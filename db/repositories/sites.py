@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Contract, CustomerSite, SiteTerritoryAssignment, Territory, TerritoryLayer
@@ -170,7 +170,7 @@ class AssignmentView:
     layer_code: str
     territory_id: int | None
     method: str
-    valid_from: dt.datetime
+    valid_from: dt.datetime | None  # None: since the beginning of the record ('-infinity')
     valid_to: dt.datetime | None
 
 
@@ -184,11 +184,14 @@ async def assignments_for_sites(
 ) -> list[AssignmentView]:
     """Assignments of many sites: open rows (default), rows valid at `as_of`, or the whole history.
 
-    Ordered by site, layer id, valid_from.
+    Ordered by site, layer id, valid_from; `valid_from` None = since the beginning of the record.
     """
     a = SiteTerritoryAssignment
+    # '-infinity' → None here: asyncpg would hand it over as a naive datetime.min (and 0001-01-01 is a real
+    # timestamp too), so the database says which it is
+    valid_from = case((func.isfinite(a.valid_from), a.valid_from), else_=None)
     statement = (
-        select(a.site_id, a.layer_id, TerritoryLayer.code, a.territory_id, a.method, a.valid_from, a.valid_to)
+        select(a.site_id, a.layer_id, TerritoryLayer.code, a.territory_id, a.method, valid_from, a.valid_to)
         .join(TerritoryLayer, TerritoryLayer.id == a.layer_id)
         .where(a.site_id.in_(site_ids))
         .order_by(a.site_id, a.layer_id, a.valid_from)
