@@ -68,7 +68,9 @@ async def territory(
             found = await territory_repo.territory_by_code_as_of(
                 session, layer_code=layer_code, code=code, as_of=as_of
             )
-        if found is not None or await territory_repo.code_ever_used(session, layer_code=layer_code, code=code):
+        if found is not None or await territory_repo.code_ever_used(
+            session, layer_code=layer_code, code=code
+        ):
             return found
     raise BadUserInput(
         f"code: layer {layer_code!r} has no territory with the code {code[:64]!r}", argument="code"
