@@ -201,7 +201,7 @@ async def generate_statement(
                 version_id=version_id,
                 error=None,
             )
-    except IntegrityError:
+    except (IntegrityError, repo.KeyTaken):
         # a concurrent request stored the same key first: answer as its replay would
         if idempotency_key is None:
             raise

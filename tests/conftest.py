@@ -125,6 +125,24 @@ async def db(engine: AsyncEngine, imported: ImportSummary) -> AsyncIterator[Data
             await transaction.rollback()
 
 
+# What a committing test may leave behind: every statement row and request (the baseline has none).
+COMMITTED_STATEMENT_TABLES = ("statement_generation", "generation_batch", "billing_statement")
+
+
+@pytest.fixture
+async def committing_db(engine: AsyncEngine, imported: ImportSummary) -> AsyncIterator[Database]:
+    """A `Database` whose units of work really commit, each on a connection of its own (pool of the engine),
+    for tests that race transactions or kill them. Teardown deletes every statement and generation request,
+    so later tests start from the imported baseline; a test that changes other rows restores them itself."""
+    database = Database(engine)
+    try:
+        yield database
+    finally:
+        async with engine.begin() as conn:
+            for table in COMMITTED_STATEMENT_TABLES:
+                await conn.execute(text(f"DELETE FROM {table}"))
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings(DATABASE_URL="postgresql+asyncpg://unused/unused")

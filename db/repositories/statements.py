@@ -47,6 +47,10 @@ from db.models.statement import LINE_FLAGS
 GENERATION_LOCK_SPACE = 0x7467  # "tg"
 
 
+class KeyTaken(Exception):
+    """An idempotency key is already bound to a completed request."""
+
+
 @dataclass(frozen=True, slots=True)
 class StatementView:
     """A statement with its current version."""
@@ -264,7 +268,9 @@ async def record_generation(
 ) -> None:
     """Store the outcome of a generation request (COMPLETED with its version, or FAILED with the reason).
 
-    A FAILED request may be retried under its key: the retry's outcome replaces the row of that key.
+    A FAILED request may be retried under its key: the retry's outcome replaces the row of that key. Raises
+    `KeyTaken` when the key already belongs to a completed request (a concurrent one that committed first):
+    the caller's transaction must not commit.
     """
     values = {
         "contract_id": contract_id,
@@ -288,7 +294,8 @@ async def record_generation(
             | {"requested_at": func.now()},
             where=StatementGeneration.status == "FAILED",
         )
-    await session.execute(statement)
+    if (await session.execute(statement.returning(StatementGeneration.id))).first() is None:
+        raise KeyTaken(key)
 
 
 async def bind_batch_key(
