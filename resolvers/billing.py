@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import (
@@ -61,13 +60,7 @@ async def load_billables(
     session: AsyncSession, *, site_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Billable]:
     """Sites with contracts and every configuration row: six statements whatever the number of sites."""
-    rows = (
-        await session.execute(
-            select(CustomerSite, Contract)
-            .join(Contract, Contract.site_id == CustomerSite.id)
-            .where(CustomerSite.id.in_(site_ids))
-        )
-    ).all()
+    rows = await contract_repo.sites_with_contracts(session, site_ids=site_ids)
     configurations = await contract_repo.configurations(session, contract_ids=[c.id for _, c in rows])
     return {site.id: Billable(site, contract, configurations[contract.id]) for site, contract in rows}
 

@@ -30,6 +30,12 @@ from schema.territories import TerritoryRoot
 
 Query = merge_types("Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot))
 Mutation = merge_types("Mutation", (StatementMutations,))
+Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Reads: sites, territories and their history, contracts, billing previews, statements."
+)
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Writes: statement generation and its lifecycle (domain.md §3). Expected failures are `Problem` members."
+)
 
 
 class TowneSchema(strawberry.Schema):

@@ -63,8 +63,11 @@ class ErrorLanguage(SchemaExtension):
             return self._expected(error, original.message, original.as_extensions())
         if self._phase is not None:
             return self._expected(error, error.message, {"code": self._phase})
-        if original is None and error.path is None:
-            # graphql-core's coercion of a variable's value (`Variable '$x' got invalid value …`)
+        if error.path is None and (
+            original is None or isinstance(original, GraphQLError | ValueError | TypeError)
+        ):
+            # graphql-core's coercion of a variable's value (`Variable '$x' got invalid value …`), before any
+            # resolver ran: a scalar's parse refused it
             return self._expected(error, error.message, {"code": BadUserInput.code})
         internal = Internal(self._request_id())
         log.error(

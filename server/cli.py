@@ -8,6 +8,7 @@ towne serve [--port 8000]       serve the GraphQL API
 towne facts generate --from 2025-01 --to 2025-06 [--site 0349 …]   SYNTHETIC operating facts
 towne facts import FILE.csv …   operating facts from CSV named after the table (all or nothing per file)
 towne escalate [--date D | --from D --to D]   apply the increments and escalators due (§2.14)
+towne schema [--write]          print the GraphQL SDL, or regenerate schema.graphql (the committed contract)
 towne db up|stop|url            the embedded PostgreSQL cluster (when DATABASE_URL is unset)
 """
 
@@ -196,6 +197,24 @@ async def _escalate(url: str, first: dt.date, last: dt.date) -> int:
     return 0
 
 
+def _schema(*, write: bool) -> int:
+    from schema.contract import SDL_FILE, changes, sdl
+
+    text = sdl()
+    if not write:
+        sys.stdout.write(text)
+        return 0
+    if SDL_FILE.exists():
+        breaking, dangerous = changes(SDL_FILE.read_text(encoding="utf-8"), text)
+        for change in breaking:
+            console.print(f"[red]breaking[/red] {change}", markup=True, highlight=False)
+        for change in dangerous:
+            console.print(f"[yellow]dangerous[/yellow] {change}", markup=True, highlight=False)
+    SDL_FILE.write_text(text, encoding="utf-8")
+    console.print(f"wrote {SDL_FILE.name}")
+    return 0
+
+
 def serve(settings: Settings, url: str, host: str, port: int) -> None:
     import uvicorn
 
@@ -236,10 +255,17 @@ def main(argv: list[str] | None = None) -> int:
     escalate.add_argument("--date", type=dt.date.fromisoformat, default=None, help="one day (default today)")
     escalate.add_argument("--from", dest="first", type=dt.date.fromisoformat, default=None)
     escalate.add_argument("--to", dest="last", type=dt.date.fromisoformat, default=None)
+    schema_parser = sub.add_parser("schema", help="print the GraphQL SDL (no database needed)")
+    schema_parser.add_argument(
+        "--write", action="store_true", help="regenerate schema.graphql and list breaking changes against it"
+    )
     db = sub.add_parser("db", help="embedded PostgreSQL cluster")
     db.add_argument("action", choices=["up", "stop", "url"])
     args = parser.parse_args(argv)
     settings = get_settings()
+
+    if args.command == "schema":
+        return _schema(write=args.write)
 
     if args.command == "db":
         from server import devdb

@@ -32,23 +32,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from billing.codes import BuildingBlock
 from db.models.base import Base, Timestamped
 
 if TYPE_CHECKING:
     from db.models.site import CustomerSite
 
-BUILDING_BLOCKS = (
-    "FIXED_FEE",
-    "PER_LABOR_HOUR",
-    "PER_OCCUPIED_ROOM",
-    "INVOICE_GROUPING",
-    "REVENUE_SHARE",
-    "BELL_SERVICE",
-    "MID_MONTH_ADVANCE",
-    "DEPOSITED_REVENUE",
-    "BILLABLE_ACCOUNTS",
-    "MANAGEMENT_AGREEMENT",
-)
+# The engine's vocabulary is the source; the migrations spell the same list in their CHECKs
+# (tests/test_errors.py compares the database's constraint with it).
+BUILDING_BLOCKS = tuple(block.name for block in BuildingBlock)
 SINGLE_ROW_BLOCKS = (
     "BELL_SERVICE",
     "MID_MONTH_ADVANCE",

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import (
     Contract,
     ContractComponent,
+    CustomerSite,
     FixedFeeService,
     InvoiceGroup,
     LaborHourJob,
@@ -30,6 +31,18 @@ class ContractConfiguration:
     labor_hour_jobs: list[LaborHourJob] = field(default_factory=list)
     revenue_share_thresholds: list[RevenueShareThreshold] = field(default_factory=list)
     components: list[ContractComponent] = field(default_factory=list)
+
+
+async def sites_with_contracts(
+    session: AsyncSession, *, site_ids: Sequence[uuid.UUID]
+) -> list[tuple[CustomerSite, Contract]]:
+    """The given sites that have a contract, with it (sites without one are left out)."""
+    rows = await session.execute(
+        select(CustomerSite, Contract)
+        .join(Contract, Contract.site_id == CustomerSite.id)
+        .where(CustomerSite.id.in_(site_ids))
+    )
+    return [(site, contract) for site, contract in rows.all()]
 
 
 async def contracts_by_site(
