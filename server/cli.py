@@ -225,7 +225,8 @@ def serve(settings: Settings, url: str, host: str, port: int) -> None:
     uvicorn.run(create_app(settings, database_url=url), host=host, port=port, log_level="info")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The `towne` command line; every subcommand and option has help text (tests/test_cli.py checks)."""
     parser = argparse.ArgumentParser(
         prog="towne", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -233,13 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="database, migrations, data, server")
     serve_parser = sub.add_parser("serve", help="serve the GraphQL API")
     for p in (run, serve_parser):
-        p.add_argument("--host", default=None)
-        p.add_argument("--port", type=int, default=None)
+        p.add_argument("--host", default=None, help="address to listen on (default TOWNE_HOST, 127.0.0.1)")
+        p.add_argument("--port", type=int, default=None, help="port to listen on (default TOWNE_PORT, 8000)")
     sub.add_parser("migrate", help="alembic upgrade head")
     imp = sub.add_parser("import", help="import the real data")
-    imp.add_argument("--data-dir", type=Path, default=None)
+    imp.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder with towne-park/ and us/ (default TOWNE_DATA_DIR, ./data)",
+    )
     assign = sub.add_parser("assign", help="point-in-polygon assignment")
-    assign.add_argument("--layer", default=None)
+    assign.add_argument("--layer", default=None, help="layer code, e.g. districts (default: every layer)")
     assign.add_argument(
         "--cluster", action="store_true", help="first rewrite the sites in spatial order (large site tables)"
     )
@@ -250,18 +256,37 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--to", dest="last", required=True, help="last month, YYYY-MM")
     gen.add_argument("--site", dest="sites", action="append", help="site number (repeatable; default all)")
     facts_import = facts_sub.add_parser("import", help="facts from CSV files named after their table")
-    facts_import.add_argument("files", nargs="+", type=Path)
+    facts_import.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        help="CSV files named after their table, e.g. revenue_daily.csv (docs/facts.md)",
+    )
     escalate = sub.add_parser("escalate", help="apply the increments and escalators due (domain.md §2.14)")
     escalate.add_argument("--date", type=dt.date.fromisoformat, default=None, help="one day (default today)")
-    escalate.add_argument("--from", dest="first", type=dt.date.fromisoformat, default=None)
-    escalate.add_argument("--to", dest="last", type=dt.date.fromisoformat, default=None)
+    escalate.add_argument(
+        "--from",
+        dest="first",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="first day of a range, YYYY-MM-DD",
+    )
+    escalate.add_argument(
+        "--to", dest="last", type=dt.date.fromisoformat, default=None, help="last day of a range, YYYY-MM-DD"
+    )
     schema_parser = sub.add_parser("schema", help="print the GraphQL SDL (no database needed)")
     schema_parser.add_argument(
         "--write", action="store_true", help="regenerate schema.graphql and list breaking changes against it"
     )
     db = sub.add_parser("db", help="embedded PostgreSQL cluster")
-    db.add_argument("action", choices=["up", "stop", "url"])
-    args = parser.parse_args(argv)
+    db.add_argument(
+        "action", choices=["up", "stop", "url"], help="up: start (installing when needed) and print the URL"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     settings = get_settings()
 
     if args.command == "schema":
