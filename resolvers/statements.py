@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import billing
@@ -159,21 +158,22 @@ async def generate_statement(
         billing.BillingType[contract.billing_type], ctx.today
     )
 
-    async def record_failure(error: str) -> None:
-        async with ctx.db.transaction() as session:
-            await repo.record_generation(
-                session,
-                contract_id=contract.id,
-                site_id=site.id,
-                service_period_start=period.start,
-                source=source,
-                key=idempotency_key,
-                fingerprint=request,
-                batch_id=batch_id,
-                statement_id=None,
-                version_id=None,
-                error=error,
-            )
+    async def record(
+        session: AsyncSession, *, ids: tuple[uuid.UUID, uuid.UUID] | None, error: str | None
+    ) -> None:
+        await repo.record_generation(
+            session,
+            contract_id=contract.id,
+            site_id=site.id,
+            service_period_start=period.start,
+            source=source,
+            key=idempotency_key,
+            fingerprint=request,
+            batch_id=batch_id,
+            statement_id=ids[0] if ids else None,
+            version_id=ids[1] if ids else None,
+            error=error,
+        )
 
     try:
         async with ctx.db.transaction() as session:
@@ -188,34 +188,20 @@ async def generate_statement(
                     f"a statement of site {site.site_number} is being generated; retry when it has finished"
                 )
             statement_id, version_id = await _write_version(ctx, session, site, contract, period)
-            await repo.record_generation(
-                session,
-                contract_id=contract.id,
-                site_id=site.id,
-                service_period_start=period.start,
-                source=source,
-                key=idempotency_key,
-                fingerprint=request,
-                batch_id=batch_id,
-                statement_id=statement_id,
-                version_id=version_id,
-                error=None,
-            )
-    except (IntegrityError, repo.KeyTaken):
-        # a concurrent request stored the same key first: answer as its replay would
-        if idempotency_key is None:
-            raise
+            await record(session, ids=(statement_id, version_id), error=None)
+    except repo.KeyTaken:
+        # a concurrent request with the same key completed first: answer as its replay would
+        assert idempotency_key is not None
         async with ctx.db.read() as session:
             replay = await _replay(
                 session, key=idempotency_key, request=request, site_number=site.site_number
             )
-        if replay is not None:
-            return replay
-        raise GenerationInFlight(
-            f"the request {idempotency_key!r} for site {site.site_number} is being generated; retry shortly"
-        ) from None
+        if replay is None:  # pragma: no cover - the key is bound to a completed request by then
+            raise
+        return replay
     except (NoInvoiceProduced, InvalidConfiguration) as problem:
-        await record_failure(f"{problem.code}: {problem}")
+        async with ctx.db.transaction() as session:
+            await record(session, ids=None, error=f"{problem.code}: {problem}")
         raise
     return Generated(statement_id, version_id, site.site_number, reused=False)
 
