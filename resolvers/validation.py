@@ -13,6 +13,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 import billing
+from billing.money import round2
 from resolvers.errors import BadUserInput
 
 # Free text that is stored or searched (titles, descriptions, search strings): a limit a person can see.
@@ -87,8 +88,7 @@ def amount(value: Decimal, *, argument: str, allow_zero: bool = False) -> Decima
         raise BadUserInput(f"{argument} must be a number of dollars, got {value}", argument=argument)
     if not allow_zero and value == 0:
         raise BadUserInput(f"{argument} must not be zero", argument=argument)
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(Decimal("0.01")):
+    if value != round2(value):
         raise BadUserInput(
             f"{argument} must have at most two decimals (cents), got {value}", argument=argument
         )
@@ -97,7 +97,7 @@ def amount(value: Decimal, *, argument: str, allow_zero: bool = False) -> Decima
             f"{argument} must be less than 1,000,000,000,000.00 in absolute value, got {value}",
             argument=argument,
         )
-    return value.quantize(Decimal("0.01"))
+    return round2(value)  # exact here: the value has cents at most
 
 
 def decimal_text(value: str, *, argument: str) -> Decimal:
