@@ -55,6 +55,12 @@ class BadRequest(TowneError):
     code = "BAD_REQUEST"
 
 
+class MethodNotAllowed(TowneError):
+    """The route exists but not with this HTTP method."""
+
+    code = "METHOD_NOT_ALLOWED"
+
+
 class PayloadTooLarge(TowneError):
     """The request body exceeds `TOWNE_MAX_BODY_BYTES`."""
 

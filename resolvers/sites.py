@@ -17,6 +17,7 @@ from resolvers.territories import require_layer, require_territory
 from spatial.geometry import GeometryInputError, check_bbox, check_lon_lat
 
 MAX_PAGE = 500
+MAX_RADIUS_M = 20_037_509.0  # half the equator: every point of the Earth is within it
 _CURSOR_PREFIX = "offset:"
 
 
@@ -88,9 +89,10 @@ async def build_query(
     if raw.near is not None:
         lon, lat, radius = raw.near
         point_or_error(lon, lat, argument="filter.near")
-        if radius is not None and not radius > 0:
+        if radius is not None and not 0 < radius <= MAX_RADIUS_M:
             raise BadUserInput(
-                f"filter.near.radiusMeters must be a positive number of metres, got {radius}",
+                f"filter.near.radiusMeters must be a positive number of metres up to {MAX_RADIUS_M:,.0f} "
+                f"(half the Earth's circumference), got {radius}",
                 argument="filter.near.radiusMeters",
             )
         near = Near(lon, lat, radius)
@@ -154,7 +156,7 @@ async def count(ctx: Context, query: SiteQuery) -> int:
 async def site_by_number(ctx: Context, site_number: str) -> CustomerSite | None:
     """The site with this number (leading zeros optional), or None: an unknown number is not an error."""
     number = site_number.strip()
-    if not number.isdigit() or len(number) > 4:
+    if not (number.isascii() and number.isdigit()) or len(number) > 4:
         return None
     async with ctx.db.read() as session:
         found = await site_repo.sites_by_number(session, site_numbers=[number.zfill(4)])

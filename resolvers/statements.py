@@ -528,6 +528,12 @@ async def add_adhoc_line(ctx: Context, *, invoice_id: uuid.UUID, line: AdhocInpu
             ),
             entered=True,
         )
+        if not validation.within_amount_limit(invoice.amount + entered.amount):
+            raise InvalidAdhocLine(
+                f"line.amount: invoice {invoice.invoice_number} would total {invoice.amount + entered.amount}, "
+                "more than an invoice holds (less than 1,000,000,000,000.00 in absolute value)",
+                argument="line.amount",
+            )
         line_id = await repo.add_line(session, invoice=invoice, line=entered)
         await _after_edit(session, invoice, version, entered.amount, entered.code)
     return line_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import billing
 from billing.money import round2
@@ -88,26 +88,17 @@ def amount(value: Decimal, *, argument: str, allow_zero: bool = False) -> Decima
         raise BadUserInput(f"{argument} must be a number of dollars, got {value}", argument=argument)
     if not allow_zero and value == 0:
         raise BadUserInput(f"{argument} must not be zero", argument=argument)
+    # adjusted(): the power of ten of the leading digit, read without arithmetic (1e999999999 stays cheap)
+    if value.adjusted() >= 12:
+        raise BadUserInput(
+            f"{argument} must be less than 1,000,000,000,000.00 in absolute value, got {_show(str(value))}",
+            argument=argument,
+        )
     if value != round2(value):
         raise BadUserInput(
             f"{argument} must have at most two decimals (cents), got {value}", argument=argument
         )
-    if abs(value) >= AMOUNT_LIMIT:
-        raise BadUserInput(
-            f"{argument} must be less than 1,000,000,000,000.00 in absolute value, got {value}",
-            argument=argument,
-        )
     return round2(value)  # exact here: the value has cents at most
-
-
-def decimal_text(value: str, *, argument: str) -> Decimal:
-    """A decimal number given as text (the `Money` scalar's input)."""
-    try:
-        return Decimal(value.strip())
-    except InvalidOperation as exc:
-        raise BadUserInput(
-            f"{argument} must be a decimal number, got {_show(value)}", argument=argument
-        ) from exc
 
 
 def service_period(value: str, *, argument: str = "servicePeriod") -> billing.ServicePeriod:
@@ -158,9 +149,16 @@ def offset(value: int, *, argument: str) -> int:
     return value
 
 
+def within_amount_limit(value: Decimal) -> bool:
+    """Whether a total fits the amount columns, numeric(14,2)."""
+    return abs(value) < AMOUNT_LIMIT
+
+
 def identifier(value: str, *, argument: str) -> uuid.UUID:
-    """An id this API returned (a UUID)."""
+    """An id this API returned (a UUID in ASCII hex)."""
     try:
+        if not str(value).isascii():
+            raise ValueError("not ASCII")
         return uuid.UUID(str(value))
     except ValueError as exc:
         raise BadUserInput(

@@ -34,7 +34,9 @@ Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Reads: sites, territories and their history, contracts, billing previews, statements."
 )
 Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
-    "Writes: statement generation and its lifecycle (domain.md §3). Expected failures are `Problem` members."
+    "Writes: statement generation and its lifecycle (domain.md §3). Expected failures are `Problem` members; "
+    "a field is null only together with an entry in `errors` (a malformed argument), so one failing alias "
+    "leaves what its neighbours did and said."
 )
 
 

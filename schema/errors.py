@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import BadUserInput, Internal, TowneError
@@ -46,8 +46,24 @@ class ErrorLanguage(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         yield
-        if self.execution_context.pre_execution_errors:
+        context = self.execution_context
+        if context.pre_execution_errors:
             self._phase = PARSE_FAILED
+            return
+        operations = [
+            d
+            for d in getattr(context.graphql_document, "definitions", ())
+            if isinstance(d, OperationDefinitionNode)
+        ]
+        # `operation_name` falls back to the first operation's name: read what the client sent
+        if len(operations) > 1 and getattr(context, "_provided_operation_name", None) is None:
+            # the spec's request error; strawberry alone would run the first operation
+            self._phase = VALIDATION_FAILED
+            context.pre_execution_errors = [
+                GraphQLError(
+                    f"the document has {len(operations)} operations: give operationName to say which to run"
+                )
+            ]
 
     def on_validate(self) -> Iterator[None]:
         yield
@@ -64,10 +80,10 @@ class ErrorLanguage(SchemaExtension):
         if self._phase is not None:
             return self._expected(error, error.message, {"code": self._phase})
         if error.path is None and (
-            original is None or isinstance(original, GraphQLError | ValueError | TypeError)
+            original is None or isinstance(original, GraphQLError | ValueError | TypeError | ArithmeticError)
         ):
             # graphql-core's coercion of a variable's value (`Variable '$x' got invalid value …`), before any
-            # resolver ran: a scalar's parse refused it
+            # resolver ran: the type or a scalar's parse refused it
             return self._expected(error, error.message, {"code": BadUserInput.code})
         internal = Internal(self._request_id())
         log.error(

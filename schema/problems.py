@@ -101,6 +101,7 @@ ERRORS: dict[str, ErrorSpec] = {
     errors.BadUserInput.code: ErrorSpec(None, 400),
     errors.BadRequest.code: ErrorSpec(None, 400),
     errors.PayloadTooLarge.code: ErrorSpec(None, 413),
+    errors.MethodNotAllowed.code: ErrorSpec(None, 405),
     errors.Internal.code: ErrorSpec(InternalProblem, 500),
     errors.NotFound.code: ErrorSpec(NotFoundProblem, 404),
     errors.NoContract.code: ErrorSpec(NoContractProblem, 409),

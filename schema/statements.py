@@ -488,7 +488,10 @@ async def _generated(info: Ctx, done: service.Generated | TowneError) -> Generat
     return await _statement_payload(info, done.statement_id, done.reused)
 
 
-@strawberry.type
+@strawberry.type(
+    description="Statement mutations. Each field is null only together with an entry in `errors` (a malformed "
+    "argument), so one failing alias of a document leaves what its neighbours did and said."
+)
 class StatementMutations:
     @strawberry.mutation(
         description="Generate the statement of a site (§3): a new version after a Sent one, else its unsent "
@@ -508,7 +511,7 @@ class StatementMutations:
                 "produced; the same key with other arguments is IDEMPOTENCY_KEY_REUSED."
             ),
         ] = None,
-    ) -> GenerateResult:
+    ) -> GenerateResult | None:
         number = validation.site_number(site_number)
         period = validation.optional_period(service_period)
         key = service.key_or_none(idempotency_key)
@@ -544,7 +547,7 @@ class StatementMutations:
                 "generates twice."
             ),
         ] = None,
-    ) -> BulkGenerationPayload:
+    ) -> BulkGenerationPayload | None:
         request = await service.bulk_request(
             info.context,
             site_numbers=site_numbers,
@@ -567,7 +570,7 @@ class StatementMutations:
         info: Ctx,
         statement_id: Annotated[strawberry.ID, strawberry.argument(description="A statement or version id.")],
         idempotency_key: Annotated[str | None, strawberry.argument(description="Names this request.")] = None,
-    ) -> GenerateResult:
+    ) -> GenerateResult | None:
         try:
             done = await service.regenerate(
                 info.context,
@@ -586,7 +589,7 @@ class StatementMutations:
             strawberry.ID,
             strawberry.argument(description="A statement id, or the id of its current version."),
         ],
-    ) -> TransitionResult:
+    ) -> TransitionResult | None:
         try:
             done = await service.confirm_review(
                 info.context, statement_id=validation.identifier(statement_id, argument="statementId")
@@ -603,7 +606,7 @@ class StatementMutations:
             strawberry.ID,
             strawberry.argument(description="A statement id, or the id of its current version."),
         ],
-    ) -> TransitionResult:
+    ) -> TransitionResult | None:
         try:
             done = await service.mark_sent(
                 info.context, statement_id=validation.identifier(statement_id, argument="statementId")
@@ -620,7 +623,7 @@ class StatementMutations:
         info: Ctx,
         invoice_id: Annotated[strawberry.ID, strawberry.argument(description="The invoice.")],
         line: Annotated[AdhocLineInput, strawberry.argument(description="The line.")],
-    ) -> InvoiceEditResult:
+    ) -> InvoiceEditResult | None:
         invoice = validation.identifier(invoice_id, argument="invoiceId")
         try:
             entered = service.adhoc_input(
@@ -641,7 +644,7 @@ class StatementMutations:
         info: Ctx,
         invoice_id: Annotated[strawberry.ID, strawberry.argument(description="The invoice.")],
         line_id: Annotated[strawberry.ID, strawberry.argument(description="The ad-hoc line (`lineItemId`).")],
-    ) -> InvoiceEditResult:
+    ) -> InvoiceEditResult | None:
         invoice = validation.identifier(invoice_id, argument="invoiceId")
         try:
             await service.remove_adhoc_line(

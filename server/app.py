@@ -17,6 +17,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -26,7 +27,7 @@ from strawberry.asgi import GraphQL
 from db.database import Database
 from resolvers import statements as statement_service
 from resolvers.context import Context
-from resolvers.errors import BadRequest, Internal, PayloadTooLarge, TowneError
+from resolvers.errors import BadRequest, Internal, MethodNotAllowed, NotFound, PayloadTooLarge, TowneError
 from resolvers.validation import identifier
 from schema import build_schema
 from schema.problems import http_status
@@ -34,6 +35,7 @@ from server.settings import Settings, normalise_url
 
 log = logging.getLogger("towne.http")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,199}")  # a GraphQL Name
 
 
 def request_id_of(request: Request) -> str:
@@ -42,21 +44,42 @@ def request_id_of(request: Request) -> str:
     return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON escaped to ASCII: a message that echoes client text (an operation name with a lone surrogate)
+    still encodes."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 def problem_response(error: TowneError, *, request_id: str | None = None) -> JSONResponse:
     """A REST problem body `{"code", "message", …}` with the status of the error table."""
     headers = {"x-request-id": request_id} if request_id else None
-    return JSONResponse(
+    return AsciiJSONResponse(
         {**error.as_extensions(), "message": error.message}, http_status(error), headers=headers
     )
 
 
 def graphql_error_response(error: TowneError, status: int) -> JSONResponse:
     """A GraphQL-shaped error body for a request that never reached execution."""
-    return JSONResponse({"errors": [{"message": error.message, "extensions": error.as_extensions()}]}, status)
+    return AsciiJSONResponse(
+        {"errors": [{"message": error.message, "extensions": error.as_extensions()}]}, status
+    )
+
+
+class _EnvelopeError(ValueError):
+    pass
 
 
 def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    raise _EnvelopeError(f"{name} is not a JSON number; send numbers as digits (or amounts as strings)")
+
+
+def _check_operation_name(name: object) -> None:
+    if name is None:
+        return
+    if not isinstance(name, str) or not _OPERATION_NAME.fullmatch(name):
+        raise HTTPException(400, "operationName must be the name of an operation of the document, or null")
 
 
 class TowneGraphQL(GraphQL[Context, None]):
@@ -74,19 +97,36 @@ class TowneGraphQL(GraphQL[Context, None]):
             response = await self.run(request)
         except HTTPException as exc:
             # strawberry's own refusals of the envelope (method, content type, missing query, …)
-            response = graphql_error_response(BadRequest(str(exc.reason)), exc.status_code)
+            error: TowneError = (
+                MethodNotAllowed(str(exc.reason)) if exc.status_code == 405 else BadRequest(str(exc.reason))
+            )
+            response = graphql_error_response(error, exc.status_code)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
-        """The body as JSON: UTF-8, no NaN/Infinity, an object (one operation per request)."""
+        """The body as JSON: strict UTF-8 (no UTF-16/32, no encoded surrogates), no NaN/Infinity, an object
+        (one operation per request) whose `operationName` is a GraphQL name or null."""
         try:
-            parsed = json.loads(data, parse_constant=_no_constants)
-        except (ValueError, RecursionError) as exc:
-            raise HTTPException(400, "the request body is not JSON in UTF-8") from exc
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError as exc:
+            raise HTTPException(400, f"the request body is not UTF-8 (byte {exc.start + 1})") from exc
+        try:
+            parsed = json.loads(text, parse_constant=_no_constants)
+        except _EnvelopeError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        except json.JSONDecodeError as exc:
+            raise HTTPException(
+                400, f"the request body is not JSON: {exc.msg} at character {exc.pos + 1}"
+            ) from exc
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise HTTPException(400, "the request body holds a number too long to read") from exc
+        except RecursionError as exc:
+            raise HTTPException(400, "the request body is nested too deeply") from exc
         if not isinstance(parsed, dict):
             raise HTTPException(
                 400, 'the request body must be a JSON object like {"query": "…", "variables": {…}}'
             )
+        _check_operation_name(parsed.get("operationName"))
         return parsed
 
     async def get_context(self, request: Any, response: Any) -> Context:
@@ -195,7 +235,22 @@ def create_app(
         if owned:
             await database.dispose()
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Starlette's own 404 and 405 in the error language: GraphQL-shaped on /graphql, a problem body
+        elsewhere."""
+        status = getattr(exc, "status_code", 404)
+        path = request.url.path[:200]
+        error: TowneError = (
+            MethodNotAllowed(f"{request.method} is not allowed on {path}")
+            if status == 405
+            else NotFound(f"no route {path}; the API is at /graphql")
+        )
+        if request.url.path == "/graphql":
+            return graphql_error_response(error, http_status(error))
+        return problem_response(error)
+
     app = Starlette(
+        exception_handlers={StarletteHTTPException: http_error},
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health),
