@@ -2,7 +2,8 @@
 
 Positive invoices go to receivables (one credit per positive line, a debit per negative line, a balancing
 A/R debit); zero or negative invoices go to payables (document amount = −amount, balancing A/P credit).
-Accounts are built from the site's GL string (`EE-RR-CCCC-`) + line code + site number.
+Line accounts are built from the site's GL string (`EE-RR-CCCC-`) + line code + site number; the balancing
+accounts (A/R, A/P, deferred revenue) from the entity code of the site's company (:func:`balancing_entity`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,25 @@ from decimal import Decimal
 
 from .money import ZERO, round2
 
-__all__ = ["GlEntry", "GlInvoice", "company_of", "gl_entries", "to_csv"]
+__all__ = ["COMPANY_ENTITY", "GlEntry", "GlInvoice", "balancing_entity", "company_of", "gl_entries", "to_csv"]
 
 DEFAULT_CODE = "4790"
+# The entity code each company balances in (§3.8).
+COMPANY_ENTITY = {"ENC": "07", "UPP": "22", "TOWNE": "02"}
 
 
 def company_of(gl_string: str) -> str:
-    """GL entity → company (§3.8): `07` ENC, `22` UPP, anything else TOWNE."""
+    """The company of a site GL string (§3.8): its first two characters `07` → ENC, `22` → UPP, anything
+    else → TOWNE. `company_of("04-01-0559-") == "TOWNE"`."""
     return {"07": "ENC", "22": "UPP"}.get(gl_string[:2], "TOWNE")
+
+
+def balancing_entity(gl_string: str) -> str:
+    """`{EE}` of the balancing accounts A/R `{EE}-00-0000-1200-0000`, A/P `{EE}-00-0000-2000-0000` and deferred
+    revenue `{EE}-00-0000-2450-0000` (§3.8): the entity code of the site's **company** (ENC → `07`,
+    UPP → `22`, TOWNE → `02`), not the GL string's prefix. A TOWNE site whose GL string starts `03-` or `04-`
+    balances in `02`: `balancing_entity("03-03-1001-") == "02"`."""
+    return COMPANY_ENTITY[company_of(gl_string)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +72,11 @@ def gl_entries(
 
     Line account = `{gl_string}{code or 4790}-{site_number}`, e.g. `02-03-1009-4700-0349`. Receivables balance
     to `{EE}-00-0000-1200-0000`; every entry of an Advanced invoice carries the deferred-revenue account
-    `{EE}-00-0000-2450-0000` (§3.8 names it without saying more, so it is carried, not posted); payables to `{EE}-00-0000-2000-0000`. Batch id `{yyyyMM}POWERBILL{invoice date yyyyMMdd}`.
+    `{EE}-00-0000-2450-0000` (§3.8 names it without saying more, so it is carried, not posted); payables to
+    `{EE}-00-0000-2000-0000`. `{EE}` = :func:`balancing_entity`. Batch id
+    `{yyyyMM}POWERBILL{invoice date yyyyMMdd}`.
     """
-    entity = gl_string[:2]
+    entity = balancing_entity(gl_string)
     company = company_of(gl_string)
     description = f"{service_period}{site_number}POWERBILL"
     entries: list[GlEntry] = []

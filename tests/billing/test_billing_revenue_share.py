@@ -226,6 +226,58 @@ def test_earliest_fact_date_covers_the_accumulation_windows() -> None:
     assert earliest_fact_date(contract(structure((5, 0))), ServicePeriod(2025, 4)) == day(2025, 4, 1)
 
 
+# --- three tiers through the engine ------------------------------------------------------------------------
+
+THREE = (("5", "100000"), ("7.5", "250000"), ("10", "0"))  # cumulative caps 100,000 / 250,000 / unlimited
+THREE_ROWS = (
+    rev(day(2025, 1, 10), "100000.00"),
+    rev(day(2025, 2, 10), "80000.06"),
+    rev(day(2025, 3, 10), "70000.00", "VD1"),
+    rev(day(2025, 3, 20), "50000.10", "SM1"),
+)
+
+
+def test_section_2_4_three_tier_invoice_annual_and_monthly() -> None:
+    """March 2025, Rm = 70,000.00 + 50,000.10 = 120,000.10.
+
+    AnnualCalendar (site started 2019-06-15, intended start 2025-01-01): Prior = 100,000.00 + 80,000.06 =
+    180,000.06, T = 300,000.16. Tier 1 (cap 100,000): prev 180,000.06 > cap ⇒ skipped. Tier 2 (cap 250,000):
+    prev 180,000.06, T > cap ⇒ 250,000 − 180,000.06 = 69,999.94 × 7.5 % = 5,249.9955. Tier 3: 300,000.16 −
+    250,000 = 50,000.16 × 10 % = 5,000.016. Σ due = 10,250.0115 (unrounded, §2.4), stored at cents once ⇒
+    line and invoice 10,250.01. Rounding each tier's due first would give 5,250.00 + 5,000.02 = 10,250.02.
+
+    Monthly: Prior 0, T = 120,000.10. Tier 1: 100,000 × 5 % = 5,000; tier 2: T ≤ 250,000 ⇒ 120,000.10 −
+    100,000 = 20,000.10 × 7.5 % = 1,500.0075; tier 3: 120,000.10 − 250,000 < 0 ⇒ 0. Σ = 6,500.0075,
+    stored at cents half away from zero (§0.1) ⇒ 6,500.01."""
+    annual = preview(
+        contract(structure(*THREE, accumulation=CALENDAR), start=day(2019, 6, 15)),
+        ServicePeriod(2025, 3),
+        PeriodFacts(revenue=THREE_ROWS),
+    )
+    [invoice] = annual.invoices
+    [line] = invoice.lines
+    assert (invoice.invoice_number, invoice.invoice_date) == ("0293-202503-01-01", day(2025, 3, 31))
+    assert (line.title, line.code, str(line.amount), str(invoice.amount)) == (
+        "Towne Park Fees for Services", "4790", "10250.01", "10250.01",
+    )  # fmt: skip
+    assert line.description == "Total Base for Fee Calculation: $120,000.10"
+    assert line.revenue_share_items == (
+        RevenueShareItem(1, 1, D("69999.94"), D("7.5"), D("5249.9955"), D(250000)),
+        RevenueShareItem(1, 2, D("50000.16"), D(10), D("5000.016"), D(0)),
+    )
+    assert "1 tier(s) skipped" in line.explanation
+    assert "Σ due over all structures and tiers = 10250.0115 (unrounded)" in line.explanation
+
+    monthly = preview(contract(structure(*THREE)), ServicePeriod(2025, 3), PeriodFacts(revenue=THREE_ROWS))
+    [line] = monthly.lines()
+    assert str(line.amount) == "6500.01" and str(monthly.invoices[0].amount) == "6500.01"
+    assert line.revenue_share_items == (
+        RevenueShareItem(1, 0, D("100000"), D(5), D("5000"), D(100000)),
+        RevenueShareItem(1, 1, D("20000.10"), D("7.5"), D("1500.0075"), D(250000)),
+        RevenueShareItem(1, 2, D(0), D(10), D(0), D(0)),
+    )
+
+
 # --- several structures ----------------------------------------------------------------------------------
 
 

@@ -1,13 +1,15 @@
-"""The invoice engine's tier loop (domain.md §2.4): examples T-2 (flow reading), F-5, F-6."""
+"""The invoice engine's tier loop (domain.md §2.4): examples T-2 (flow reading), F-5, F-6, the skip boundary
+(Prior exactly at a cap) and a three-tier golden case."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.tiers import Tier, cap_tiers
+from billing.tiers import Tier, TierShare, cap_tiers
 
 D = Decimal
 
@@ -45,6 +47,117 @@ def test_single_unlimited_tier_is_a_flat_percentage() -> None:
 def test_negative_month_yields_nothing_due() -> None:
     shares = cap_tiers(D(-500), D(0), [Tier(D(40), D(0))])
     assert _due(shares) == 0 and shares[0].revenue_amount == 0
+
+
+# --- §2.4 step 3 at the skip boundary: "if prev > cap and cap ≠ 0 → skip" (strictly greater) -----------------
+# F-6 tiers [{cap 50,000, 10 %}, {cap 0 = unlimited, 20 %}], month 5,000, Prior around the cap.
+F6_TIERS = [Tier(D(10), D(50000)), Tier(D(20), D(0))]
+
+
+def test_section_2_4_prior_exactly_at_the_cap_processes_the_tier_with_nothing_left() -> None:
+    """Prior 50,000 = cap: T = 55,000. Tier 1: prev = max(0, 50,000) = 50,000, not > 50,000, so it is
+    processed: T > cap ⇒ tier_rev = 50,000 − 50,000 = 0 ⇒ due 0, a distribution item of 0 (the flow writes
+    it). Tier 2: prev = max(50,000, 50,000) = 50,000, unlimited ⇒ 55,000 − 50,000 = 5,000 × 20 % = 1,000."""
+    shares = cap_tiers(D("5000.00"), D("50000.00"), F6_TIERS)
+    assert shares == (
+        TierShare(tier_index=0, revenue_amount=D(0), share_percentage=D(10), amount_due=D(0), tier_limit=D(50000)),
+        TierShare(tier_index=1, revenue_amount=D("5000.00"), share_percentage=D(20), amount_due=D("1000.00"),
+                  tier_limit=D(0)),
+    )  # fmt: skip
+    assert _due(shares) == D("1000.00")
+
+
+def test_section_2_4_prior_a_cent_below_the_cap_leaves_a_cent_in_the_tier() -> None:
+    """Prior 49,999.99: T = 54,999.99. Tier 1: prev 49,999.99 ≤ cap, T > cap ⇒ 50,000 − 49,999.99 = 0.01
+    × 10 % = 0.001. Tier 2: prev = max(50,000, 49,999.99) = 50,000 ⇒ 54,999.99 − 50,000 = 4,999.99 × 20 %
+    = 999.998. Σ due = 999.999 (unrounded)."""
+    shares = cap_tiers(D("5000.00"), D("49999.99"), F6_TIERS)
+    assert shares == (
+        TierShare(tier_index=0, revenue_amount=D("0.01"), share_percentage=D(10), amount_due=D("0.001"),
+                  tier_limit=D(50000)),
+        TierShare(tier_index=1, revenue_amount=D("4999.99"), share_percentage=D(20), amount_due=D("999.998"),
+                  tier_limit=D(0)),
+    )  # fmt: skip
+    assert _due(shares) == D("999.999")
+
+
+def test_section_2_4_prior_a_cent_above_the_cap_skips_the_tier() -> None:
+    """Prior 50,000.01: T = 55,000.01. Tier 1: prev 50,000.01 > 50,000 ⇒ skipped, no item, prev stays
+    50,000.01. Tier 2: prev = max(50,000.01, Prior) = 50,000.01 ⇒ 55,000.01 − 50,000.01 = 5,000 × 20 % =
+    1,000."""
+    shares = cap_tiers(D("5000.00"), D("50000.01"), F6_TIERS)
+    assert shares == (
+        TierShare(tier_index=1, revenue_amount=D("5000.00"), share_percentage=D(20), amount_due=D("1000.00"),
+                  tier_limit=D(0)),
+    )  # fmt: skip
+
+
+# --- three tiers, cumulative caps ---------------------------------------------------------------------------
+# [{cap 100,000, 5 %}, {cap 250,000, 7.5 %}, {cap 0 = unlimited, 10 %}]: tier 2 covers 100,000..250,000.
+THREE_TIERS = [Tier(D(5), D(100000)), Tier(D("7.5"), D(250000)), Tier(D(10), D(0))]
+
+
+def test_section_2_4_three_tiers_monthly() -> None:
+    """Monthly (Prior 0), month 300,000 = T. Tier 1: T > 100,000 ⇒ 100,000 − 0 = 100,000 × 5 % = 5,000;
+    prev = 100,000. Tier 2: T > 250,000 ⇒ 250,000 − 100,000 = 150,000 × 7.5 % = 11,250; prev = 250,000.
+    Tier 3 (unlimited): 300,000 − 250,000 = 50,000 × 10 % = 5,000. Σ due = 21,250.
+
+    Month 180,000 stops in tier 2: 100,000 × 5 % = 5,000; T ≤ 250,000 ⇒ 180,000 − 100,000 = 80,000 × 7.5 %
+    = 6,000; tier 3: 180,000 − 250,000 = −70,000 ⇒ revenue 0, due 0 (the item is still written). Σ = 11,000."""
+    shares = cap_tiers(D("300000.00"), D(0), THREE_TIERS)
+    assert shares == (
+        TierShare(0, D(100000), D(5), D(5000), D(100000)),
+        TierShare(1, D(150000), D("7.5"), D(11250), D(250000)),
+        TierShare(2, D(50000), D(10), D(5000), D(0)),
+    )
+    assert _due(shares) == D("21250.00")
+
+    shares = cap_tiers(D("180000.00"), D(0), THREE_TIERS)
+    assert shares == (
+        TierShare(0, D(100000), D(5), D(5000), D(100000)),
+        TierShare(1, D(80000), D("7.5"), D(6000), D(250000)),
+        TierShare(2, D(0), D(10), D(0), D(0)),
+    )
+    assert _due(shares) == D("11000.00")
+
+
+def test_section_2_4_three_tiers_annual_accumulation() -> None:
+    """Annual: the months 180,000, 120,000, 40,000 of one accumulation year.
+
+    Month 2: Prior 180,000, month 120,000 ⇒ T = 300,000. Tier 1: prev = 180,000 > 100,000 ⇒ skipped.
+    Tier 2: prev = max(180,000, 180,000) = 180,000, T > 250,000 ⇒ 250,000 − 180,000 = 70,000 × 7.5 % = 5,250;
+    prev = 250,000. Tier 3: 300,000 − 250,000 = 50,000 × 10 % = 5,000. Σ = 10,250.
+    Month 3: Prior 300,000, month 40,000 ⇒ tiers 1 and 2 skipped (300,000 > both caps); tier 3: prev =
+    300,000 ⇒ 340,000 − 300,000 = 40,000 × 10 % = 4,000.
+    The year, 11,000 (month 1, as in the monthly test) + 10,250 + 4,000 = 25,250, equals 340,000 in one
+    month: 5,000 + 11,250 + 90,000 × 10 % = 25,250."""
+    month2 = cap_tiers(D("120000.00"), D("180000.00"), THREE_TIERS)
+    assert month2 == (
+        TierShare(1, D(70000), D("7.5"), D(5250), D(250000)),
+        TierShare(2, D(50000), D(10), D(5000), D(0)),
+    )
+    assert _due(month2) == D("10250.00")
+
+    month3 = cap_tiers(D("40000.00"), D("300000.00"), THREE_TIERS)
+    assert month3 == (TierShare(2, D(40000), D(10), D(4000), D(0)),)
+    assert _due(month3) == D("4000.00")
+
+    assert (
+        _due(cap_tiers(D("340000.00"), D(0), THREE_TIERS)) == D("25250.00") == D(11000) + D(10250) + D(4000)
+    )
+
+
+@pytest.mark.parametrize(
+    ("prior", "indexes"),
+    [(D("99999.99"), [0, 1, 2]), (D(100000), [0, 1, 2]), (D("100000.01"), [1, 2]), (D(250000), [1, 2]),
+     (D("250000.01"), [2])],
+)  # fmt: skip
+def test_section_2_4_three_tiers_skip_only_caps_strictly_below_prior(
+    prior: Decimal, indexes: list[int]
+) -> None:
+    shares = cap_tiers(D("1000.00"), prior, THREE_TIERS)
+    assert [s.tier_index for s in shares] == indexes
+    assert sum((s.revenue_amount for s in shares), D(0)) == D("1000.00")
 
 
 amounts = st.decimals(min_value=0, max_value=10_000_000, places=2)
