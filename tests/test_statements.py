@@ -382,3 +382,21 @@ async def test_listing_statements_with_invoices_and_lines_is_batched(
         counts.append(len(counter.queries))
     # page + sites + invoices + lines + events, whatever the number of statements and invoices
     assert counts[0] == counts[1] == 5, counts
+
+
+async def test_gl_export_of_a_03_site_balances_in_the_towne_entity(gql: GraphQLClient, db: Database) -> None:
+    """§3.8: site 0429's GL string starts `03-`; it is a TOWNE site, so its balancing entries post to entity 02
+    while its lines keep its own GL string."""
+    await _without_forecast(db, "0429")
+    statement = (await _generate(gql, site="0429"))["statement"]
+    while statement["status"] in ("AR_REVIEW", "APPROVAL_TEAM"):
+        statement = (await _move(gql, "confirmStatementReview", statement["id"]))["statement"]
+    assert (await _move(gql, "markStatementSent", statement["id"]))["statement"]["status"] == "SENT"
+    csv_text = (
+        await gql.data("query ($id: ID!) { statement(id: $id) { glExportCsv } }", id=statement["id"])
+    )["statement"]["glExportCsv"]
+    accounts = [line.split(",")[5] for line in csv_text.splitlines()[1:]]
+    balancing = [a for a in accounts if a.startswith("02-00-0000-")]
+    assert balancing and all(a in ("02-00-0000-1200-0000", "02-00-0000-2000-0000") for a in balancing)
+    assert all(a.startswith("03-01-0513-") and a.endswith("-0429") for a in accounts if a not in balancing)
+    assert not any(a.startswith("03-00-0000-") for a in accounts)
