@@ -1,0 +1,55 @@
+"""The README's GraphQL examples run as written (placeholders filled in) and answer what it says."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.conftest import REPO_ROOT, GraphQLClient
+
+
+def _blocks() -> list[str]:
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```graphql\n(.*?)```", text, re.S)
+
+
+def _operations(block: str) -> list[str]:
+    """The operations of a block, one per line that starts at column 0 with `mutation` or `{`."""
+    operations: list[str] = []
+    for line in block.splitlines():
+        if line.startswith(("mutation", "{")):
+            operations.append(line)
+        elif operations:
+            operations[-1] += "\n" + line
+    return operations
+
+
+async def test_the_readme_query_answers_orlando_for_last_march(gql: GraphQLClient) -> None:
+    data = await gql.data(_blocks()[0])
+    site = data["site"]
+    assert site["lastMarch"] == {"territory": {"name": "Orlando"}}
+    assert site["billingPreview"]["total"] == "33300.00"
+    sites = data["sites"]
+    assert sites["totalCount"] == 31 and len(sites["edges"]) == 20 and sites["pageInfo"]["hasNextPage"]
+    assert data["territory"]["siteCount"] > 0
+
+
+async def test_the_readme_statement_flow_runs_in_order(gql: GraphQLClient) -> None:
+    ids: dict[str, str] = {}
+    results: list[dict[str, Any]] = []
+    for operation in _operations(_blocks()[1]):
+        for placeholder, value in ids.items():
+            operation = operation.replace(placeholder, value)
+        assert "<" not in operation, operation
+        result = await gql.data(operation)
+        results.append(result)
+        if "generateStatement" in result and "statement" in result["generateStatement"]:
+            statement = result["generateStatement"]["statement"]
+            ids = {"<statement id>": statement["id"], "<invoice id>": statement["invoices"][0]["id"]}
+    assert results[1]["addAdhocLine"]["__typename"] == "InvoicePayload"
+    assert results[3]["markStatementSent"]["__typename"] == "StatementPayload"
+    assert results[4]["regenerateStatement"]["__typename"] == "StatementPayload"
+    statement = results[5]["statement"]
+    assert statement["version"] == 2
+    assert [(v["version"], v["status"]) for v in statement["versions"]][0] == (1, "SENT")
+    assert results[6]["generateStatements"]["generated"] > 0
