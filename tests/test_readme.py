@@ -51,5 +51,6 @@ async def test_the_readme_statement_flow_runs_in_order(gql: GraphQLClient) -> No
     assert results[4]["regenerateStatement"]["__typename"] == "StatementPayload"
     statement = results[5]["statement"]
     assert statement["version"] == 2
-    assert [(v["version"], v["status"]) for v in statement["versions"]][0] == (1, "SENT")
+    first = statement["versions"][0]
+    assert (first["version"], first["status"]) == (1, "SENT")
     assert results[6]["generateStatements"]["generated"] > 0
