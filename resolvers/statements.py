@@ -568,6 +568,9 @@ async def gl_export_csv(ctx: Context, *, any_id: uuid.UUID) -> str:
             if view is None:
                 raise NotFound(f"no statement or statement version with id {any_id}", argument="statementId")
             version = view.current
+        if version.superseded:
+            current = await repo.current_version_id(session, statement_id=version.statement_id)
+            raise _replaced(version.statement_id, current)
         if version.status != StatementStatus.SENT.name:
             raise TransitionNotAllowed(
                 f"only a SENT version is exported to the GL; version {version.version} is {version.status}"

@@ -76,3 +76,25 @@ async def test_gl_export_download(db: Database, settings: Settings) -> None:
     assert "attachment" in sent.headers["content-disposition"]
     assert "02-03-1009-4700-0349" in sent.text
     assert (missing.status_code, bad.status_code) == (404, 400)
+
+
+async def test_gl_export_of_a_replaced_version_names_the_current_one(
+    db: Database, settings: Settings
+) -> None:
+    import billing
+    from resolvers import statements as service
+    from resolvers.context import Context
+    from tests.conftest import TODAY
+
+    ctx = Context(db=db, settings=settings, today=TODAY)
+    first = await service.generate_statement(
+        ctx, site_number="0349", service_period=billing.ServicePeriod(2025, 4)
+    )
+    second = await service.generate_statement(
+        ctx, site_number="0349", service_period=billing.ServicePeriod(2025, 4)
+    )
+    async with _client(db, settings) as client:
+        replaced = await client.get(f"/statements/{first.version_id}/gl-export.csv")
+    assert replaced.status_code == 409
+    body = replaced.json()
+    assert body["code"] == "STATEMENT_REPLACED" and body["currentVersionId"] == str(second.version_id)

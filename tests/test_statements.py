@@ -67,11 +67,15 @@ async def test_f1_statement_is_generated_persisted_and_numbered(gql: GraphQLClie
     )  # fmt: skip
     assert statement["total"] == "33300.00"
     assert statement["forecast"]["invoicedRevenue"] == "33300.00"
-    # the status follows the (synthetic) forecast deviation (§3.6)
-    expected = "APPROVAL_TEAM" if statement["forecast"]["exceeded"] else "READY_TO_SEND"
-    assert statement["status"] == expected
+    # §3.6 on the SYNTHETIC April forecast of 0349 (36,879.75) and its thresholds (2,500.00 and 10 %):
+    # dev$ = |36879.75 − 33300.00| = 3579.75 > 2500, dev% = 3579.75 / 36879.75 × 100 = 9.7065 ≤ 10: within
+    assert statement["forecast"] == {
+        "forecastedRevenue": "36879.75", "invoicedRevenue": "33300.00", "deviationAmount": "3579.75",
+        "deviationPercentage": "9.7065", "exceeded": False,
+    }  # fmt: skip
+    assert statement["status"] == "READY_TO_SEND"
     assert [(e["fromStatus"], e["toStatus"]) for e in statement["events"]] == [
-        (None, "GENERATING"), ("GENERATING", expected),
+        (None, "GENERATING"), ("GENERATING", "READY_TO_SEND"),
     ]  # fmt: skip
     fetched = await gql.data(
         f"query ($id: ID!) {{ statement(id: $id) {{ {STATEMENT_FIELDS} }} }}", id=statement["id"]
@@ -155,9 +159,10 @@ async def test_ready_for_invoice_comment_puts_an_arrears_statement_in_ar_review(
     statement = (await _generate(gql))["statement"]
     assert statement["status"] == "AR_REVIEW"
     moved = await _move(gql, "confirmStatementReview", statement["id"])
-    # confirming AR Review goes on to the approval team only when the deviation is exceeded (§3.5)
-    expected = "APPROVAL_TEAM" if statement["forecast"]["exceeded"] else "READY_TO_SEND"
-    assert moved["statement"]["status"] == expected
+    # confirming AR Review goes on to the approval team only when the deviation is exceeded (§3.5): 9.7065 %
+    # is within the contract's 10 % (see the F-1 test), so it is ready to send
+    assert not statement["forecast"]["exceeded"]
+    assert moved["statement"]["status"] == "READY_TO_SEND"
 
 
 async def test_forecast_deviation_sends_it_to_the_approval_team(gql: GraphQLClient, db: Database) -> None:
