@@ -8,6 +8,7 @@
 #
 # Needs bash, curl, GNU tar and coreutils (sha512sum, basenc, base64). NPM_REGISTRY overrides the registry (a mirror, say).
 set -euo pipefail
+shopt -s inherit_errexit # a failed curl inside $(fetch …) stops the script, not a bogus integrity mismatch
 
 REGISTRY="${NPM_REGISTRY:-https://registry.npmjs.org}"
 REGISTRY="${REGISTRY%/}"
