@@ -17,6 +17,7 @@ from db.database import Database
 from resolvers.context import Context
 from schema import build_schema
 from server.settings import Settings
+from server.web import graphiql_response, vendor_mount
 
 
 class TowneGraphQL(GraphQL[Context, None]):
@@ -27,6 +28,9 @@ class TowneGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(db=self.db, settings=self.settings)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_response()  # assets from /static/vendor (web/vendor), not a CDN
 
 
 def create_app(
@@ -77,6 +81,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health),
             Route("/statements/{statement_id}/gl-export.csv", gl_export),
+            vendor_mount(),
         ],
         lifespan=lifespan,
     )
