@@ -32,6 +32,7 @@ from resolvers.validation import identifier
 from schema import build_schema
 from schema.problems import http_status
 from server.settings import Settings, normalise_url
+from server.web import graphiql_response, vendor_mount
 
 log = logging.getLogger("towne.http")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -133,6 +134,9 @@ class TowneGraphQL(GraphQL[Context, None]):
         request_id = request_id_of(request)
         response.headers["x-request-id"] = request_id
         return Context(db=self.db, settings=self.settings, request_id=request_id)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_response()  # assets from /static/vendor (web/vendor), not a CDN
 
 
 class BodyLimit:
@@ -255,6 +259,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health),
             Route("/statements/{statement_id}/gl-export.csv", gl_export),
+            vendor_mount(),
         ],
         lifespan=lifespan,
     )

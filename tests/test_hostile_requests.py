@@ -1678,7 +1678,7 @@ GL_EXPORTS = [
     case("line-id", gl("@GEN_LINE@"), rest(404, "NOT_FOUND", "statementId")),
     case("unsent-statement", gl("@STATEMENT@"), rest(409, "TRANSITION_NOT_ALLOWED")),
     case("unsent-version", gl("@VERSION@"), rest(409, "TRANSITION_NOT_ALLOWED")),
-    case("superseded-version", gl("@OLD_VERSION@"), rest(409, "TRANSITION_NOT_ALLOWED")),
+    case("superseded-version", gl("@OLD_VERSION@"), rest(409, "STATEMENT_REPLACED")),
     case(
         "empty-id",
         Req(method="GET", path="/statements//gl-export.csv", headers=()),
