@@ -78,7 +78,9 @@ class StatementGeneration(Base):
     __table_args__ = (
         CheckConstraint(f"status IN ({_in(GENERATION_STATUSES)})", name="status_known"),
         CheckConstraint("source IN ('MANUAL', 'BULK')", name="source_known"),
-        CheckConstraint("status <> 'COMPLETED' OR version_id IS NOT NULL", name="completed_has_version"),
+        # a completed request names what it made; its statement is never deleted on its own (a superseded
+        # version is kept), so the request goes with it only when the site or contract goes
+        CheckConstraint("status <> 'COMPLETED' OR statement_id IS NOT NULL", name="completed_has_statement"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -97,7 +99,7 @@ class StatementGeneration(Base):
         ForeignKey("generation_batch.id", ondelete="SET NULL"), index=True
     )
     statement_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("billing_statement.id", ondelete="SET NULL")
+        ForeignKey("billing_statement.id", ondelete="CASCADE")
     )
     version_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("statement_version.id", ondelete="SET NULL")

@@ -133,8 +133,15 @@ UPGRADE = [
     "ALTER TABLE statement_generation ADD COLUMN statement_id uuid",
     "UPDATE statement_generation g SET statement_id = v.statement_id FROM statement_version v"
     " WHERE v.id = g.version_id",
+    # the old code deleted a replaced statement, leaving its COMPLETED request without one: such a request
+    # made the statement of its site and period, which it now names
+    "UPDATE statement_generation g SET statement_id = s.id FROM billing_statement s"
+    " WHERE g.statement_id IS NULL AND g.status = 'COMPLETED'"
+    " AND s.site_id = g.site_id AND s.service_period_start = g.service_period_start",
+    "UPDATE statement_generation SET status = 'FAILED', error = coalesce(error, 'its statement no longer exists')"
+    " WHERE status = 'COMPLETED' AND statement_id IS NULL",
     "ALTER TABLE statement_generation ADD CONSTRAINT fk_statement_generation_statement_id_billing_statement"
-    " FOREIGN KEY (statement_id) REFERENCES billing_statement (id) ON DELETE SET NULL",
+    " FOREIGN KEY (statement_id) REFERENCES billing_statement (id) ON DELETE CASCADE",
     "ALTER TABLE statement_generation ADD COLUMN fingerprint text",
     "ALTER TABLE statement_generation ADD COLUMN batch_id uuid",
     "ALTER TABLE statement_generation ADD CONSTRAINT fk_statement_generation_batch_id_generation_batch"
@@ -143,8 +150,8 @@ UPGRADE = [
     "ALTER TABLE statement_generation DROP CONSTRAINT ck_statement_generation_status_known",
     "ALTER TABLE statement_generation ADD CONSTRAINT ck_statement_generation_status_known"
     " CHECK (status IN ('COMPLETED', 'FAILED'))",
-    "ALTER TABLE statement_generation ADD CONSTRAINT ck_statement_generation_completed_has_version"
-    " CHECK (status <> 'COMPLETED' OR version_id IS NOT NULL)",
+    "ALTER TABLE statement_generation ADD CONSTRAINT ck_statement_generation_completed_has_statement"
+    " CHECK (status <> 'COMPLETED' OR statement_id IS NOT NULL)",
 ]
 
 
@@ -156,8 +163,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Back to one row per version: superseded revisions were deleted rows in that model, so they go.
     for statement in [
+        "ALTER TABLE statement_generation DROP CONSTRAINT ck_statement_generation_completed_has_statement",
         "DELETE FROM statement_version WHERE superseded",
-        "ALTER TABLE statement_generation DROP CONSTRAINT ck_statement_generation_completed_has_version",
         "ALTER TABLE statement_generation DROP CONSTRAINT ck_statement_generation_status_known",
         "ALTER TABLE statement_generation ADD CONSTRAINT ck_statement_generation_status_known"
         " CHECK (status IN ('PENDING', 'IN_PROGRESS', 'COMPLETED', 'FAILED'))",
