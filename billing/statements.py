@@ -83,7 +83,7 @@ class VersionPlan:
     """What generating a statement for a site and period does to the existing ones (§3.3)."""
 
     version: int
-    replaces: int | None  # the unsent version deleted and reused, if any
+    replaces: int | None  # the unsent version replaced (its number reused), if any
     carry_adhoc_from: int | None  # the version whose ad-hoc lines are carried over (the last scanned)
 
 

@@ -37,8 +37,25 @@ class Database:
         self._lock: asyncio.Lock | None = asyncio.Lock() if joined else None
 
     @classmethod
-    def from_url(cls, url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
-        engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    def from_url(
+        cls, url: str, *, echo: bool = False, pool_size: int = 10, lock_timeout_ms: int | None = None
+    ) -> Database:
+        """An engine over `url`; with `lock_timeout_ms`, a statement waiting longer for a lock fails
+        (SQLSTATE 55P03, answered BUSY) instead of holding its connection, and a transaction left idle
+        for five minutes is ended by the server, so a wedged client cannot pin rows or the pool."""
+        server_settings = (
+            {"lock_timeout": str(lock_timeout_ms), "idle_in_transaction_session_timeout": "300000"}
+            if lock_timeout_ms
+            else {}
+        )
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=10,
+            pool_pre_ping=True,
+            connect_args={"server_settings": server_settings},
+        )
         return cls(engine)
 
     @contextlib.asynccontextmanager

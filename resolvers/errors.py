@@ -127,6 +127,19 @@ class IdempotencyKeyReused(TowneError):
     code = "IDEMPOTENCY_KEY_REUSED"
 
 
+class Busy(TowneError):
+    """A lock the request needed stayed held longer than `TOWNE_LOCK_TIMEOUT_MS`: another request is
+    changing the same statement. Nothing was written; retry."""
+
+    code = "BUSY"
+
+
+class Unavailable(TowneError):
+    """A part the service needs (the database) does not answer; nothing was done."""
+
+    code = "UNAVAILABLE"
+
+
 class InvalidConfiguration(TowneError):
     """A stored contract configuration does not fit the engine (names the block and key)."""
 
@@ -142,6 +155,24 @@ def all_error_classes() -> list[type[TowneError]]:
         found.append(cls)
         stack.extend(cls.__subclasses__())
     return found
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
+
+
+def from_database(error: BaseException) -> TowneError | None:
+    """A database failure a client can act on, as its error; None for any other (an internal one).
+
+    Reads the SQLSTATE through SQLAlchemy's and the driver's wrapping (`orig`, `__cause__`).
+    """
+    cause: BaseException | None = error
+    for _ in range(4):
+        if cause is None:
+            break
+        if getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return Busy("the statement is being changed by another request; retry in a moment")
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return None
 
 
 def bad_input(error: Exception, argument: str) -> BadUserInput:

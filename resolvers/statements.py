@@ -46,7 +46,7 @@ from db.repositories import sites as site_repo
 from db.repositories import statements as repo
 from db.repositories.statements import InvoiceRecord
 from resolvers import validation
-from resolvers.billing import compute_previews, load_billables
+from resolvers.billing import compute_previews, load_billables, period_or_default
 from resolvers.context import Context
 from resolvers.errors import (
     BadUserInput,
@@ -139,14 +139,17 @@ async def generate_statement(
     source: str = "MANUAL",
     batch_id: uuid.UUID | None = None,
     request: str | None = None,
+    require_sent: bool = False,
 ) -> Generated:
     """Generate (or, after a Sent version, version) the statement of a site for a period (§3.1–§3.6).
 
     `site_number` is 4 digits (validated by the caller); the default period follows the billing type
     (§3.2). One transaction: lease, plan (§3.3), carried ad-hoc lines, computation, forecast comparison,
     status, rows. `request` is the fingerprint stored with the key (default: this operation's arguments).
-    Raises `NotFound`, `NoContract`, `GenerationInFlight`, `IdempotencyKeyReused`, `NoInvoiceProduced`
-    (nothing to bill: no version is kept and the request is stored FAILED, so the key may be retried).
+    With `require_sent` (regeneration, §3.5) the current version must be Sent, checked under the locks.
+    Raises `NotFound`, `NoContract`, `GenerationInFlight`, `IdempotencyKeyReused`, `TransitionNotAllowed`,
+    `NoInvoiceProduced`, `InvalidConfiguration` (nothing to bill: no version is kept and the request is
+    stored FAILED, so the key may be retried).
     """
     request = request or fingerprint(
         "generateStatement",
@@ -154,9 +157,7 @@ async def generate_statement(
         servicePeriod=service_period.key if service_period else None,
     )
     site, contract = await _billable(ctx, site_number)
-    period = service_period or billing.ServicePeriod.default_for(
-        billing.BillingType[contract.billing_type], ctx.today
-    )
+    period = period_or_default(service_period, billing.BillingType[contract.billing_type], ctx)
 
     async def record(
         session: AsyncSession, *, ids: tuple[uuid.UUID, uuid.UUID] | None, error: str | None
@@ -187,7 +188,9 @@ async def generate_statement(
                 raise GenerationInFlight(
                     f"a statement of site {site.site_number} is being generated; retry when it has finished"
                 )
-            statement_id, version_id = await _write_version(ctx, session, site, contract, period)
+            statement_id, version_id = await _write_version(
+                ctx, session, site, contract, period, require_sent=require_sent
+            )
             await record(session, ids=(statement_id, version_id), error=None)
     except repo.KeyTaken:
         # a concurrent request with the same key completed first: answer as its replay would
@@ -200,17 +203,33 @@ async def generate_statement(
             raise
         return replay
     except (NoInvoiceProduced, InvalidConfiguration) as problem:
-        async with ctx.db.transaction() as session:
-            await record(session, ids=None, error=f"{problem.code}: {problem}")
+        try:
+            async with ctx.db.transaction() as session:
+                await record(session, ids=None, error=f"{problem.code}: {problem}")
+        except repo.KeyTaken:
+            pass  # a concurrent request with the key completed meanwhile; this one still failed
         raise
     return Generated(statement_id, version_id, site.site_number, reused=False)
 
 
 async def _write_version(
-    ctx: Context, session: AsyncSession, site: CustomerSite, contract: Contract, period: billing.ServicePeriod
+    ctx: Context,
+    session: AsyncSession,
+    site: CustomerSite,
+    contract: Contract,
+    period: billing.ServicePeriod,
+    *,
+    require_sent: bool,
 ) -> tuple[uuid.UUID, uuid.UUID]:
     statement = await repo.lock_statement(session, site_id=site.id, contract_id=contract.id, period=period)
     versions = await repo.lock_open_versions(session, statement_id=statement.id)
+    if require_sent and (not versions or versions[-1].status != StatementStatus.SENT.name):
+        current = (
+            f"version {versions[-1].version} is {versions[-1].status}" if versions else "it has no version"
+        )
+        raise TransitionNotAllowed(
+            f"only a SENT statement can be regenerated; {current} (generate it again instead)"
+        )
     plan = plan_version((v.version, StatementStatus[v.status]) for v in versions)
     by_number = {v.version: v for v in versions}
     adhoc: list[billing.AdhocLine] = []
@@ -221,9 +240,10 @@ async def _write_version(
                 title=line.title,
                 code=line.code,
                 amount=line.amount,
-                adhoc_type=billing.AdhocLineType[line.adhoc_type or "MISCELLANEOUS_ITEM"],
+                adhoc_type=billing.AdhocLineType[str(line.adhoc_type)],
                 description=line.description,
-                line_item_id=str(line.id),
+                # the id the line was acknowledged with, through every carry-over (`lineItemId`, §3.4)
+                line_item_id=str(line.details.get("carried_from_line_id") or line.id),
             )
             for line, group in await repo.adhoc_lines_of(
                 session, version_id=by_number[plan.carry_adhoc_from].id
@@ -335,8 +355,14 @@ async def generate_statements(ctx: Context, request: BulkRequest) -> list[tuple[
             numbers += await site_repo.site_numbers_in_territory(
                 session, layer_code=request.territory[0], territory_code=request.territory[1]
             )
+    sites = list(dict.fromkeys(numbers))
+    if len(sites) > MAX_BULK_SITES:
+        raise BadUserInput(
+            f"the request names {len(sites)} sites; at most {MAX_BULK_SITES} per request",
+            argument="siteNumbers",
+        )
     outcomes: list[tuple[str, Generated | TowneError]] = []
-    for number in dict.fromkeys(numbers):
+    for number in sites:
         key = f"{request.idempotency_key}:{number}" if request.idempotency_key else None
         outcome: Generated | TowneError
         try:
@@ -347,7 +373,7 @@ async def generate_statements(ctx: Context, request: BulkRequest) -> list[tuple[
                 idempotency_key=key,
                 source="BULK",
                 batch_id=batch_id,
-                request=fingerprint("generateStatements", batch=whole, siteNumber=number),
+                request=fingerprint("generateStatements", batch=str(batch_id), siteNumber=number),
             )
         except TowneError as problem:
             outcome = problem
@@ -361,12 +387,8 @@ async def generate_statements(ctx: Context, request: BulkRequest) -> list[tuple[
 # --------------------------------------------------------------------------------------------- transitions
 
 
-async def resolve_statement_id(ctx: Context, any_id: uuid.UUID) -> uuid.UUID | None:
-    """The statement of a statement id or of a version id (ids of replaced versions included)."""
-    async with ctx.db.read() as session:
-        if await repo.statements_by_id(session, statement_ids=[any_id]):
-            return any_id
-        return (await repo.statement_ids_of_versions(session, version_ids=[any_id])).get(any_id)
+def _no_such_statement(any_id: uuid.UUID) -> NotFound:
+    return NotFound(f"no statement or statement version with id {any_id}", argument="statementId")
 
 
 async def _locked_target(
@@ -374,15 +396,12 @@ async def _locked_target(
 ) -> tuple[BillingStatement, StatementVersion]:
     """The statement and the version an operation acts on, both locked: for a statement id its current
     version; for a version id that version, if it is still current (`STATEMENT_REPLACED` otherwise)."""
-    statement = await repo.lock_statement_by_id(session, statement_id=any_id)
-    version_id: uuid.UUID | None = None
-    if statement is None:
-        statement_id = (await repo.statement_ids_of_versions(session, version_ids=[any_id])).get(any_id)
-        if statement_id is None:
-            raise NotFound(f"no statement or statement version with id {any_id}", argument="statementId")
-        statement = await repo.lock_statement_by_id(session, statement_id=statement_id)
-        assert statement is not None
-        version_id = any_id
+    resolved = await repo.resolve_any_id(session, any_id=any_id)
+    if resolved is None:
+        raise _no_such_statement(any_id)
+    statement_id, version_id = resolved
+    statement = await repo.lock_statement_by_id(session, statement_id=statement_id)
+    assert statement is not None
     current_id = await repo.current_version_id(session, statement_id=statement.id)
     if version_id is not None and version_id != current_id:
         raise _replaced(statement.id, current_id)
@@ -435,25 +454,21 @@ async def mark_sent(ctx: Context, *, statement_id: uuid.UUID) -> uuid.UUID:
 async def regenerate(
     ctx: Context, *, statement_id: uuid.UUID, idempotency_key: str | None = None
 ) -> Generated:
-    """A new version of a statement whose current version is Sent (§3.3); only Sent is regenerated (§3.5)."""
-    resolved = await resolve_statement_id(ctx, statement_id)
-    if resolved is None:
-        raise NotFound(f"no statement or statement version with id {statement_id}", argument="statementId")
+    """A new version of a statement whose current version is Sent (§3.3); only Sent is regenerated (§3.5),
+    checked under the generation's locks. A retry with the same key answers what the first call made."""
     async with ctx.db.read() as session:
-        view = (await repo.statements_by_id(session, statement_ids=[resolved]))[resolved]
-        site = await repo.site_of_statement(session, statement_id=resolved)
-    if view.current.status != StatementStatus.SENT.name:
-        raise TransitionNotAllowed(
-            f"only a SENT statement can be regenerated; version {view.current.version} of this one is "
-            f"{view.current.status} (generate it again instead)"
-        )
-    period = billing.ServicePeriod.of(view.statement.service_period_start)
+        resolved = await repo.resolve_any_id(session, any_id=statement_id)
+        if resolved is None:
+            raise _no_such_statement(statement_id)
+        view = (await repo.statements_by_id(session, statement_ids=[resolved[0]]))[resolved[0]]
+        site = await repo.site_of_statement(session, statement_id=resolved[0])
     return await generate_statement(
         ctx,
         site_number=site.site_number,
-        service_period=period,
+        service_period=billing.ServicePeriod.of(view.statement.service_period_start),
         idempotency_key=idempotency_key,
-        request=fingerprint("regenerateStatement", statementId=str(resolved)),
+        request=fingerprint("regenerateStatement", statementId=str(resolved[0])),
+        require_sent=True,
     )
 
 
@@ -472,20 +487,17 @@ class AdhocInput:
 
 
 async def _editable(session: AsyncSession, invoice_id: uuid.UUID) -> tuple[Invoice, StatementVersion]:
-    """The invoice and its version, locked, if the version may still be edited (§3.4)."""
-    invoice = await repo.invoice_by_id(session, invoice_id=invoice_id)
-    if invoice is None:
+    """The invoice and its version, both locked (version first, as every writer does) and read afresh, if
+    the version may still be edited (§3.4)."""
+    found = (await repo.invoices_by_id(session, invoice_ids=[invoice_id])).get(invoice_id)
+    if found is None:
         raise NotFound(f"no invoice with id {invoice_id}", argument="invoiceId")
-    version = await repo.lock_version(session, version_id=invoice.statement_version_id)
-    assert version is not None
+    version = await repo.lock_version(session, version_id=found.statement_version_id)
+    invoice = await repo.lock_invoice(session, invoice_id=invoice_id)
+    assert version is not None and invoice is not None
     if version.superseded:
         current = await repo.current_version_id(session, statement_id=version.statement_id)
-        raise StatementReplaced(
-            f"invoice {invoice.invoice_number} belongs to a replaced version of its statement; add the line "
-            f"to the current version {current}",
-            statement_id=version.statement_id,
-            current_version_id=current,
-        )
+        raise _replaced(version.statement_id, current)
     if version.status == StatementStatus.SENT.name:
         raise StatementAlreadySent(
             f"invoice {invoice.invoice_number} belongs to a SENT statement; regenerate it to make changes"
@@ -528,12 +540,7 @@ async def add_adhoc_line(ctx: Context, *, invoice_id: uuid.UUID, line: AdhocInpu
             ),
             entered=True,
         )
-        if not validation.within_amount_limit(invoice.amount + entered.amount):
-            raise InvalidAdhocLine(
-                f"line.amount: invoice {invoice.invoice_number} would total {invoice.amount + entered.amount}, "
-                "more than an invoice holds (less than 1,000,000,000,000.00 in absolute value)",
-                argument="line.amount",
-            )
+        _check_total(invoice, entered.amount, argument="line.amount")
         line_id = await repo.add_line(session, invoice=invoice, line=entered)
         await _after_edit(session, invoice, version, entered.amount, entered.code)
     return line_id
@@ -551,8 +558,20 @@ async def remove_adhoc_line(ctx: Context, *, invoice_id: uuid.UUID, line_id: uui
                 f"line {line.title!r} was generated from the contract; only ad-hoc lines can be removed",
                 argument="lineId",
             )
+        _check_total(invoice, -line.amount, argument="lineId")
         await repo.delete_line(session, line=line)
         await _after_edit(session, invoice, version, -line.amount, line.code)
+
+
+def _check_total(invoice: Invoice, delta: Decimal, *, argument: str) -> None:
+    """The invoice's new total must fit what an invoice holds (numeric(14,2))."""
+    total = invoice.amount + delta
+    if not validation.within_amount_limit(total):
+        raise InvalidAdhocLine(
+            f"{argument}: invoice {invoice.invoice_number} would total {total}, more than an invoice holds "
+            "(less than 1,000,000,000,000.00 in absolute value)",
+            argument=argument,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- GL export
@@ -560,14 +579,14 @@ async def remove_adhoc_line(ctx: Context, *, invoice_id: uuid.UUID, line_id: uui
 
 async def gl_export_csv(ctx: Context, *, any_id: uuid.UUID) -> str:
     """The Great Plains journal (§3.8) of a SENT version as CSV: a version id exports that version; a
-    statement id its current version. Raises `NotFound`, `TransitionNotAllowed` (not Sent)."""
+    statement id its current version. Raises `NotFound`, `StatementReplaced`, `TransitionNotAllowed`."""
     async with ctx.db.read() as session:
-        version = (await repo.versions_by_id(session, version_ids=[any_id])).get(any_id)
-        if version is None:
-            view = (await repo.statements_by_id(session, statement_ids=[any_id])).get(any_id)
-            if view is None:
-                raise NotFound(f"no statement or statement version with id {any_id}", argument="statementId")
-            version = view.current
+        resolved = await repo.resolve_any_id(session, any_id=any_id)
+        if resolved is None:
+            raise _no_such_statement(any_id)
+        statement_id, version_id = resolved
+        version_id = version_id or await repo.current_version_id(session, statement_id=statement_id)
+        version = (await repo.versions_by_id(session, version_ids=[version_id]))[version_id]
         if version.superseded:
             current = await repo.current_version_id(session, statement_id=version.statement_id)
             raise _replaced(version.statement_id, current)

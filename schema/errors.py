@@ -20,7 +20,7 @@ from typing import Any
 from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from resolvers.errors import BadUserInput, Internal, TowneError
+from resolvers.errors import BadUserInput, Internal, TowneError, from_database
 from schema.problems import PARSE_FAILED, VALIDATION_FAILED
 
 log = logging.getLogger("towne.graphql")
@@ -85,6 +85,9 @@ class ErrorLanguage(SchemaExtension):
             # graphql-core's coercion of a variable's value (`Variable '$x' got invalid value …`), before any
             # resolver ran: the type or a scalar's parse refused it
             return self._expected(error, error.message, {"code": BadUserInput.code})
+        known = from_database(original) if original is not None else None
+        if known is not None:
+            return self._expected(error, known.message, known.as_extensions())
         internal = Internal(self._request_id())
         log.error(
             "INTERNAL request=%s path=%s: %s",

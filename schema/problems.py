@@ -113,6 +113,8 @@ ERRORS: dict[str, ErrorSpec] = {
     errors.InvalidAdhocLine.code: ErrorSpec(InvalidAdhocLineProblem, 422),
     errors.IdempotencyKeyReused.code: ErrorSpec(IdempotencyKeyReusedProblem, 409),
     errors.InvalidConfiguration.code: ErrorSpec(InvalidConfigurationProblem, 422),
+    errors.Busy.code: ErrorSpec(None, 503),
+    errors.Unavailable.code: ErrorSpec(None, 503),
 }
 
 # GraphQL's own failures, before any resolver runs (they have no `TowneError` class).

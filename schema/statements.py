@@ -482,10 +482,13 @@ async def _invoice_payload(info: Ctx, invoice_id: uuid.UUID, line_id: uuid.UUID 
     )
 
 
-async def _generated(info: Ctx, done: service.Generated | TowneError) -> GenerateResult:
+async def _bulk_item(info: Ctx, number: str, done: service.Generated | TowneError) -> BulkGenerationItem:
     if isinstance(done, TowneError):
-        return problem(done, GenerateResult)  # type: ignore[no-any-return]
-    return await _statement_payload(info, done.statement_id, done.reused)
+        return BulkGenerationItem(site_number=number, result=problem(done, GenerateResult))
+    view = await info.context.loaders.statement_by_id.load(done.statement_id)
+    assert view is not None
+    payload = StatementPayload(statement=Statement.from_view(view), reused=done.reused)
+    return BulkGenerationItem(site_number=number, result=payload)
 
 
 @strawberry.type(
@@ -557,10 +560,9 @@ class StatementMutations:
             idempotency_key=idempotency_key,
         )
         outcomes = await service.generate_statements(info.context, request)
-        items = [
-            BulkGenerationItem(site_number=number, result=await _generated(info, outcome))
-            for number, outcome in outcomes
-        ]
+        info.context.loaders.forget_statements()
+        # gathered: the statements of every item load in one batch
+        items = list(await asyncio.gather(*(_bulk_item(info, n, o) for n, o in outcomes)))
         failed = sum(1 for _, o in outcomes if isinstance(o, TowneError))
         return BulkGenerationPayload(items=items, generated=len(items) - failed, failed=failed)
 
@@ -587,7 +589,10 @@ class StatementMutations:
         info: Ctx,
         statement_id: Annotated[
             strawberry.ID,
-            strawberry.argument(description="A statement id, or the id of its current version."),
+            strawberry.argument(
+                description="A statement id acts on its current version; a version id only on that version "
+                "(STATEMENT_REPLACED once a newer one exists), so a reviewer acts on what they saw."
+            ),
         ],
     ) -> TransitionResult | None:
         try:
@@ -604,7 +609,10 @@ class StatementMutations:
         info: Ctx,
         statement_id: Annotated[
             strawberry.ID,
-            strawberry.argument(description="A statement id, or the id of its current version."),
+            strawberry.argument(
+                description="A statement id acts on its current version; a version id only on that version "
+                "(STATEMENT_REPLACED once a newer one exists), so a reviewer acts on what they saw."
+            ),
         ],
     ) -> TransitionResult | None:
         try:

@@ -27,7 +27,16 @@ from strawberry.asgi import GraphQL
 from db.database import Database
 from resolvers import statements as statement_service
 from resolvers.context import Context
-from resolvers.errors import BadRequest, Internal, MethodNotAllowed, NotFound, PayloadTooLarge, TowneError
+from resolvers.errors import (
+    BadRequest,
+    Internal,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    TowneError,
+    Unavailable,
+    from_database,
+)
 from resolvers.validation import identifier
 from schema import build_schema
 from schema.problems import http_status
@@ -198,7 +207,9 @@ def create_app(
             raise ValueError(
                 "no database: set DATABASE_URL, or start the server with `towne run` / `towne serve`"
             )
-        db = Database.from_url(normalise_url(url), echo=settings.sql_echo)
+        db = Database.from_url(
+            normalise_url(url), echo=settings.sql_echo, lock_timeout_ms=settings.lock_timeout_ms
+        )
         owned = True
     else:
         owned = False
@@ -206,10 +217,15 @@ def create_app(
     graphql = TowneGraphQL(database, settings)
 
     async def health(request: Request) -> Response:
-        async with database.read() as session:
-            from sqlalchemy import text
+        """200 `{"status": "ok"}` when the database answers, else 503 with the error language."""
+        try:
+            async with database.read() as session:
+                from sqlalchemy import text
 
-            await session.execute(text("SELECT 1"))
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            log.warning("health: the database does not answer", exc_info=True)
+            return problem_response(Unavailable("the database does not answer"))
         return JSONResponse({"status": "ok"})
 
     async def gl_export(request: Request) -> Response:
@@ -221,9 +237,11 @@ def create_app(
             text = await statement_service.gl_export_csv(ctx, any_id=any_id)
         except TowneError as error:
             return problem_response(error, request_id=ctx.request_id)
-        except Exception:
-            log.exception("GL export failed (request %s)", ctx.request_id)
-            return problem_response(Internal(ctx.request_id), request_id=ctx.request_id)
+        except Exception as exc:
+            known = from_database(exc)
+            if known is None:
+                log.exception("GL export failed (request %s)", ctx.request_id)
+            return problem_response(known or Internal(ctx.request_id), request_id=ctx.request_id)
         return Response(
             text,
             media_type="text/csv; charset=utf-8",

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Request bodies above this many bytes are refused with 413 before they are parsed.
     max_body_bytes: int = Field(default=1_000_000, alias="TOWNE_MAX_BODY_BYTES", gt=0)
     sql_echo: bool = Field(default=False, alias="TOWNE_SQL_ECHO")
+    # A statement of a request waits at most this long for a row lock (e.g. behind a generation), then the
+    # request is answered BUSY; 0 waits for ever.
+    lock_timeout_ms: int = Field(default=10_000, alias="TOWNE_LOCK_TIMEOUT_MS", ge=0)
 
 
 def normalise_url(url: str) -> str:

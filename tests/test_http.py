@@ -98,3 +98,13 @@ async def test_gl_export_of_a_replaced_version_names_the_current_one(
     assert replaced.status_code == 409
     body = replaced.json()
     assert body["code"] == "STATEMENT_REPLACED" and body["currentVersionId"] == str(second.version_id)
+
+
+async def test_health_says_unavailable_in_the_error_language(settings: Settings) -> None:
+    unreachable = Database.from_url("postgresql+asyncpg://towne@127.0.0.1:9/none")
+    try:
+        async with _client(unreachable, settings) as client:
+            response = await client.get("/health")
+    finally:
+        await unreachable.dispose()
+    assert response.status_code == 503 and response.json()["code"] == "UNAVAILABLE"

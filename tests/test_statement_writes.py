@@ -18,7 +18,7 @@ from db.database import Database
 from db.repositories.statements import try_lock_contract
 from resolvers import statements as service
 from resolvers.context import Context
-from resolvers.errors import GenerationInFlight, IdempotencyKeyReused, TowneError
+from resolvers.errors import GenerationInFlight, IdempotencyKeyReused, TowneError, TransitionNotAllowed
 from server.settings import Settings
 from tests.conftest import TODAY
 
@@ -60,7 +60,7 @@ async def test_acknowledged_adhoc_lines_survive_a_racing_regeneration(
     or the add was refused with STATEMENT_REPLACED naming the current version. Ten rounds, each one
     regeneration racing six adds on the invoice of the version it replaces."""
     ctx = _context(committing_db, settings)
-    acknowledged_total = refused_total = 0
+    acknowledged_total: list[str] = []
     for round_number in range(10):
         done = await service.generate_statement(ctx, site_number="0349", service_period=APRIL)
         before = (await _run(schema, committing_db, settings, CURRENT_LINES, id=str(done.statement_id)))[
@@ -93,14 +93,14 @@ async def test_acknowledged_adhoc_lines_survive_a_racing_regeneration(
             for ref in (line["id"], line["details"].get("carried_from_line_id"))
             if ref
         }
-        missing = set(acknowledged) - present
+        # carried copies keep the id the line was acknowledged with, through every later carry-over too
+        acknowledged_total += acknowledged
+        missing = set(acknowledged_total) - present
         assert not missing, f"round {round_number}: acknowledged lines lost: {missing}"
-        acknowledged_total += len(acknowledged)
-        refused_total += len(refused)
-    assert acknowledged_total + refused_total == 60
-    # every replaced version is kept; the statement is one row
+    # every replaced version is kept and the statement is one row: each round generates twice, and every
+    # generation but the last replaced the version before it (10 × 2 − 1)
     assert await _count(engine, "SELECT count(*) FROM billing_statement") == 1
-    assert await _count(engine, "SELECT count(*) FROM statement_version WHERE superseded") == 19
+    assert await _count(engine, "SELECT count(*) FROM statement_version WHERE superseded") == 10 * 2 - 1
 
 
 async def _backend_waiting_for(engine: AsyncEngine, query_start: str) -> int | None:
@@ -268,7 +268,7 @@ async def test_bulk_generation_checks_every_argument_before_any_work(
 
 
 async def test_bulk_generation_reports_each_site_and_goes_on(gql: Any, db: Database) -> None:
-    # a stored setting the engine does not know makes site 0338's configuration invalid, and only its item
+    # a stored setting the engine does not know makes site 0170's configuration invalid, and only its item
     async with db.transaction() as session:
         await session.execute(
             text(
@@ -306,3 +306,109 @@ async def test_a_bulk_key_is_bound_to_the_whole_request(gql: Any) -> None:
     other = await gql.error(query, s=["0349", "0212"])
     assert other["extensions"] == {"code": "IDEMPOTENCY_KEY_REUSED", "argument": "idempotencyKey"}
     assert "0349" in other["message"]
+
+
+async def _sent_statement(ctx: Context) -> service.Generated:
+    """0349 April generated and Sent (its synthetic forecast is within the thresholds: Ready To Send)."""
+    done = await service.generate_statement(ctx, site_number="0349", service_period=APRIL)
+    await service.mark_sent(ctx, statement_id=done.statement_id)
+    return done
+
+
+async def test_two_racing_regenerations_make_one_version(
+    committing_db: Database, engine: AsyncEngine, settings: Settings
+) -> None:
+    """§3.5 only a Sent statement is regenerated, checked under the generation's locks: of two racing
+    regenerations one makes version 2, the other is refused."""
+    ctx = _context(committing_db, settings)
+    sent = await _sent_statement(ctx)
+    outcomes = await asyncio.gather(
+        service.regenerate(ctx, statement_id=sent.statement_id),
+        service.regenerate(ctx, statement_id=sent.statement_id),
+        return_exceptions=True,
+    )
+    made = [o for o in outcomes if isinstance(o, service.Generated)]
+    assert len(made) == 1, outcomes
+    assert all(isinstance(o, TransitionNotAllowed | GenerationInFlight) for o in outcomes if o not in made)
+    assert await _count(engine, "SELECT count(*) FROM statement_version") == 2
+
+
+async def test_a_regeneration_retried_with_its_key_answers_the_first(
+    committing_db: Database, engine: AsyncEngine, settings: Settings
+) -> None:
+    ctx = _context(committing_db, settings)
+    sent = await _sent_statement(ctx)
+    first = await service.regenerate(ctx, statement_id=sent.statement_id, idempotency_key="regen-1")
+    again = await service.regenerate(ctx, statement_id=sent.statement_id, idempotency_key="regen-1")
+    assert (again.reused, again.version_id) == (True, first.version_id)
+    with pytest.raises(TransitionNotAllowed, match="version 2 is READY_TO_SEND"):
+        await service.regenerate(ctx, statement_id=sent.statement_id)
+    assert await _count(engine, "SELECT count(*) FROM statement_version") == 2
+
+
+async def test_acknowledged_removals_stay_removed_through_a_racing_regeneration(
+    committing_db: Database, settings: Settings, schema: Any
+) -> None:
+    """A removal acknowledged to a client leaves the line out of the version current afterwards; a refused
+    one (STATEMENT_REPLACED) leaves it carried over."""
+    ctx = _context(committing_db, settings)
+    for round_number in range(5):
+        done = await service.generate_statement(ctx, site_number="0349", service_period=APRIL)
+        view = (await _run(schema, committing_db, settings, CURRENT_LINES, id=str(done.statement_id)))[
+            "statement"
+        ]
+        invoice_id = view["invoices"][0]["id"]
+        lines = [
+            (
+                await _run(
+                    schema, committing_db, settings, ADD, invoice=invoice_id, title=f"r{round_number} {i}"
+                )
+            )["addAdhocLine"]["lineId"]
+            for i in range(4)
+        ]
+        remove = (
+            "mutation ($invoice: ID!, $line: ID!) { removeAdhocLine(invoiceId: $invoice, lineId: $line) {"
+            " __typename } }"
+        )
+        _, *removals = await asyncio.gather(
+            service.generate_statement(ctx, site_number="0349", service_period=APRIL),
+            *(_run(schema, committing_db, settings, remove, invoice=invoice_id, line=line) for line in lines),
+        )
+        outcome = dict(zip(lines, (r["removeAdhocLine"]["__typename"] for r in removals), strict=True))
+        assert set(outcome.values()) <= {"InvoicePayload", "StatementReplacedProblem"}, outcome
+        after = (await _run(schema, committing_db, settings, CURRENT_LINES, id=str(done.statement_id)))[
+            "statement"
+        ]
+        present = {
+            line["details"].get("carried_from_line_id") or line["id"]
+            for invoice in after["invoices"]
+            for line in invoice["lines"]
+        }
+        for line, result in outcome.items():
+            assert (line in present) == (result == "StatementReplacedProblem"), (round_number, line, result)
+
+
+async def test_a_lock_held_too_long_is_busy_not_a_hang(
+    committing_db: Database, engine: AsyncEngine, database_url: str, settings: Settings, schema: Any
+) -> None:
+    """A statement whose row another transaction keeps locked answers BUSY after TOWNE_LOCK_TIMEOUT_MS."""
+    ctx = _context(committing_db, settings)
+    done = await service.generate_statement(ctx, site_number="0349", service_period=APRIL)
+    impatient = Database.from_url(database_url, lock_timeout_ms=200)
+    try:
+        async with engine.connect() as holder:
+            await holder.begin()
+            await holder.execute(
+                text("SELECT id FROM billing_statement WHERE id = :id FOR UPDATE"), {"id": done.statement_id}
+            )
+            result = await schema.execute(
+                "mutation ($id: ID!) { markStatementSent(statementId: $id) { __typename } }",
+                variable_values={"id": str(done.statement_id)},
+                context_value=_context(impatient, settings),
+            )
+            await holder.rollback()
+    finally:
+        await impatient.dispose()
+    [error] = result.errors
+    assert error.extensions["code"] == "BUSY" and result.data == {"markStatementSent": None}
+    assert await _count(engine, "SELECT count(*) FROM statement_version WHERE status = 'SENT'") == 0

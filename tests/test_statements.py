@@ -405,3 +405,20 @@ async def test_gl_export_of_a_03_site_balances_in_the_towne_entity(gql: GraphQLC
     assert balancing and all(a in ("02-00-0000-1200-0000", "02-00-0000-2000-0000") for a in balancing)
     assert all(a.startswith("03-01-0513-") and a.endswith("-0429") for a in accounts if a not in balancing)
     assert not any(a.startswith("03-00-0000-") for a in accounts)
+
+
+async def test_a_move_by_the_id_of_a_replaced_version_is_refused(gql: GraphQLClient) -> None:
+    """Passing a version id pins the version a reviewer saw: once replaced, the move names the current one."""
+    first = (await _generate(gql))["statement"]
+    versions = "query ($id: ID!) { statement(id: $id) { currentVersion { id } } }"
+    old_version = (await gql.data(versions, id=first["id"]))["statement"]["currentVersion"]["id"]
+    await _generate(gql)
+    current = (await gql.data(versions, id=first["id"]))["statement"]["currentVersion"]["id"]
+    query = """mutation ($id: ID!) { markStatementSent(statementId: $id) {
+        __typename ... on StatementReplacedProblem { code currentVersionId } } }"""
+    refused = (await gql.data(query, id=old_version))["markStatementSent"]
+    assert refused == {
+        "__typename": "StatementReplacedProblem",
+        "code": "STATEMENT_REPLACED",
+        "currentVersionId": current,
+    }

@@ -1,4 +1,4 @@
-"""Billing statements, invoices, invoice lines and the generation queue (domain.md §1.6, §3).
+"""Billing statements, invoices, invoice lines and generation requests (domain.md §1.6, §3).
 
 A statement is one site's bill for one service month, with one stable id; its versions (§3.3) are rows
 beneath it, each with one invoice per invoice group with at least one line. Line metadata flags (§1.6) are columns, not opaque JSON, because profit share and

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, select, update
+from sqlalchemy import ColumnElement, Uuid, and_, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -303,16 +303,16 @@ async def bind_batch_key(
 ) -> tuple[uuid.UUID, str]:
     """The batch of a bulk request: a new row, or for a known key the first row and the fingerprint it was
     first sent with (the caller compares)."""
-    if key is None:
-        batch = GenerationBatch(id=uuid.uuid4(), idempotency_key=None, fingerprint=fingerprint)
-        session.add(batch)
-        await session.flush()
-        return batch.id, fingerprint
-    await session.execute(
-        insert(GenerationBatch)
-        .values(id=uuid.uuid4(), idempotency_key=key, fingerprint=fingerprint)
-        .on_conflict_do_nothing(index_elements=[GenerationBatch.idempotency_key])
-    )
+    inserted = (
+        await session.execute(
+            insert(GenerationBatch)
+            .values(id=uuid.uuid4(), idempotency_key=key, fingerprint=fingerprint)
+            .on_conflict_do_nothing(index_elements=[GenerationBatch.idempotency_key])
+            .returning(GenerationBatch.id)
+        )
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return inserted, fingerprint
     row = (
         await session.execute(
             select(GenerationBatch.id, GenerationBatch.fingerprint).where(
@@ -405,15 +405,8 @@ async def supersede(session: AsyncSession, *, version: StatementVersion) -> int:
         .where(StatementVersion.id == version.id)
         .values(superseded=True, superseded_at=func.now(), updated_at=func.now())
     )
-    latest = (
-        await session.execute(
-            select(func.max(StatementVersion.revision)).where(
-                StatementVersion.statement_id == version.statement_id,
-                StatementVersion.version == version.version,
-            )
-        )
-    ).scalar_one()
-    return int(latest) + 1
+    # the open version of a number is its latest revision: earlier ones were superseded before it
+    return version.revision + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -593,8 +586,35 @@ async def deviation_thresholds(
 # ------------------------------------------------------------------------------------------------ ad hoc
 
 
-async def invoice_by_id(session: AsyncSession, *, invoice_id: uuid.UUID) -> Invoice | None:
-    return (await session.execute(select(Invoice).where(Invoice.id == invoice_id))).scalar_one_or_none()
+async def lock_invoice(session: AsyncSession, *, invoice_id: uuid.UUID) -> Invoice | None:
+    """The invoice locked `FOR UPDATE` and read afresh (its amount as committed, not as first loaded).
+    Lock its version first: writers lock versions, then their invoices."""
+    return (
+        await session.execute(
+            select(Invoice)
+            .where(Invoice.id == invoice_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def resolve_any_id(
+    session: AsyncSession, *, any_id: uuid.UUID
+) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+    """(statement id, version id) of the id of a statement (version None) or of a version; None if neither."""
+    row = (
+        await session.execute(
+            select(BillingStatement.id, literal(None, type_=Uuid))
+            .where(BillingStatement.id == any_id)
+            .union_all(
+                select(StatementVersion.statement_id, StatementVersion.id).where(
+                    StatementVersion.id == any_id
+                )
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 async def add_line(session: AsyncSession, *, invoice: Invoice, line: billing.InvoiceLine) -> uuid.UUID:
@@ -652,12 +672,3 @@ async def gl_inputs(
     invoices = (await invoices_of(session, version_ids=[version_id])).get(version_id, [])
     lines = await lines_of(session, invoice_ids=[i.id for i in invoices])
     return site, statement, invoices, [line for i in invoices for line in lines.get(i.id, [])]
-
-
-async def statement_ids_of_versions(
-    session: AsyncSession, *, version_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, uuid.UUID]:
-    rows = await session.execute(
-        select(StatementVersion.id, StatementVersion.statement_id).where(StatementVersion.id.in_(version_ids))
-    )
-    return {row[0]: row[1] for row in rows.all()}
