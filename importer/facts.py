@@ -46,6 +46,7 @@ from db.models import (
 from importer.issues import ImportIssue
 
 CENT = Decimal("0.01")
+ZERO = Decimal(0)
 MINUTE_COLUMNS = (
     "regular", "regular_next_day", "overtime", "overtime_next_day", "holiday", "holiday_next_day",
     "double_overtime", "double_overtime_next_day", "holiday_overtime", "holiday_overtime_next_day",
@@ -199,83 +200,91 @@ class GeneratedMonth:
 
 
 def generate_month(profile: SiteProfile, year: int, month: int) -> GeneratedMonth:
-    """Synthetic facts of one site and month (rows as tuples in the tables' column order, synthetic=True)."""
+    """Synthetic facts of one site and month (rows as tuples in the tables' column order, synthetic=True).
+
+    The hot loop of `generate`: per-month constants are hoisted and `rng.uniform(a, b)` is spelled
+    `a + (b - a) * random()`, which is how `random.uniform` computes it, so the random stream and every
+    float (hence every row) are unchanged.
+    """
     out = GeneratedMonth()
+    revenue, rooms, timesheets = out.revenue, out.rooms, out.timesheets
     rng = _rng("facts", profile.site_number, year, month)
+    random_ = rng.random
     days = calendar.monthrange(year, month)[1]
     tax = tax_rate_of(profile.state)
+    divisor = 1 + tax
     ticket = 12 + (int(profile.site_number) % 7) * 3  # USD per car per day
-    bell = "BELL_SERVICE" in profile.blocks
+    site_id, spaces, deposits = profile.site_id, profile.spaces, profile.deposits
+    codes = profile.revenue_codes
+    # up to four daily sales codes (valet, self, adjustments; not monthly passes) with their share of gross
+    sales = [
+        (code, _category(code), share, code == "ADJ")
+        for code, share in zip(
+            [c for c in codes if c[0] in "VSA" and c[1:2] != "M"], (0.55, 0.25, 0.15, 0.05), strict=False
+        )
+    ]
+    passes = [(c, _category(c)) for c in codes if c[1:2] == "M"][:1]
+    validation_code, validation_category = codes[0], _category(codes[0])
+    bell = "BELL_SERVICE" in profile.blocks or "OR1" in codes
+    bell_base = profile.rooms or spaces
+    hotel_rooms = profile.rooms
+    jobs = [(code, max(240, int(spaces * 12 / (index + 1)))) for index, code in enumerate(profile.job_codes)]
+    money, quantize = _money, Decimal.quantize
     labor_minutes_total = 0
     for day in range(1, days + 1):
         date = dt.date(year, month, day)
-        weekend = date.weekday() >= 5
-        occupancy = rng.uniform(0.45, 0.8) * (1.15 if weekend else 1.0)
-        gross = profile.spaces * occupancy * ticket
-        for index, code in enumerate(c for c in profile.revenue_codes if c[0] in "VSA" and c[1:2] != "M"):
-            if index >= 4:
-                break
-            share = (0.55, 0.25, 0.15, 0.05)[index]
-            amount = gross * share * rng.uniform(0.85, 1.15)
-            if code == "ADJ":
+        occupancy = (0.45 + (0.8 - 0.45) * random_()) * (1.15 if date.weekday() >= 5 else 1.0)
+        gross = spaces * occupancy * ticket
+        for code, category, share, adjustment in sales:
+            amount = gross * share * (0.85 + (1.15 - 0.85) * random_())
+            if adjustment:
                 amount = -amount * 0.02
-            flag = "Y" if profile.deposits and rng.random() < 0.85 else "N"
-            external = _money(amount)
-            net = (external / (1 + tax)).quantize(CENT, rounding=ROUND_HALF_UP)
-            out.revenue.append(
-                (profile.site_id, date, code, _category(code), "Credit Card", flag, external, net, Decimal(0),
+            flag = "Y" if deposits and random_() < 0.85 else "N"
+            external = money(amount)
+            net = quantize(external / divisor, CENT, ROUND_HALF_UP)
+            revenue.append(
+                (site_id, date, code, category, "Credit Card", flag, external, net, ZERO,
                  tax if flag == "N" else None, True)
             )  # fmt: skip
         if day == 1:  # monthly passes are sold on the 1st
-            for code in [c for c in profile.revenue_codes if c[1:2] == "M"][:1]:
-                external = _money(profile.spaces * 0.1 * rng.uniform(80, 160))
-                out.revenue.append(
-                    (profile.site_id, date, code, _category(code), "Monthly Pass", "N", external,
-                     (external / (1 + tax)).quantize(CENT, rounding=ROUND_HALF_UP), Decimal(0), tax, True)
+            for code, category in passes:
+                external = money(spaces * 0.1 * (80 + (160 - 80) * random_()))
+                revenue.append(
+                    (site_id, date, code, category, "Monthly Pass", "N", external,
+                     quantize(external / divisor, CENT, ROUND_HALF_UP), ZERO, tax, True)
                 )  # fmt: skip
-        validation = _money(gross * rng.uniform(0.01, 0.04))
-        out.revenue.append(
-            (profile.site_id, date, profile.revenue_codes[0], _category(profile.revenue_codes[0]), "Validation",
-             "V", Decimal(0), Decimal(0), validation, None, True)
+        validation = money(gross * (0.01 + (0.04 - 0.01) * random_()))
+        revenue.append(
+            (site_id, date, validation_code, validation_category, "Validation", "V", ZERO, ZERO, validation,
+             None, True)
         )  # fmt: skip
-        if bell or "OR1" in profile.revenue_codes:
+        if bell:
             collection = BELL_COLLECTION_TYPES[day % len(BELL_COLLECTION_TYPES)]
-            bell_amount = _money((profile.rooms or profile.spaces) * rng.uniform(0.15, 0.35))
-            out.revenue.append(
-                (
-                    profile.site_id,
-                    date,
-                    "OR1",
-                    "Other Revenue",
-                    collection,
-                    "N",
-                    bell_amount,
-                    bell_amount,
-                    Decimal(0),
-                    tax,
-                    True,
-                )
+            bell_amount = money(bell_base * (0.15 + (0.35 - 0.15) * random_()))
+            revenue.append(
+                (site_id, date, "OR1", "Other Revenue", collection, "N", bell_amount, bell_amount, ZERO, tax,
+                 True)
+            )  # fmt: skip
+        if hotel_rooms:
+            rooms.append(
+                (site_id, date, Decimal(round(hotel_rooms * (0.6 + (0.92 - 0.6) * random_()))), True)
             )
-        if profile.rooms:
-            out.rooms.append(
-                (profile.site_id, date, Decimal(round(profile.rooms * rng.uniform(0.6, 0.92))), True)
-            )
-        for job_index, job_code in enumerate(profile.job_codes):
-            staff_minutes = max(240, int(profile.spaces * 12 / (job_index + 1)))
-            regular = int(staff_minutes * rng.uniform(0.8, 1.1))
+        holiday_date = date in HOLIDAYS
+        for job_code, staff_minutes in jobs:
+            regular = int(staff_minutes * (0.8 + (1.1 - 0.8) * random_()))
             minutes = dict.fromkeys(MINUTE_COLUMNS, 0)
-            if date in HOLIDAYS:
+            if holiday_date:
                 minutes["holiday"] = regular // 3
                 regular -= minutes["holiday"]
             minutes["regular"] = regular
-            if rng.random() < 0.3:
+            if random_() < 0.3:
                 minutes["regular_next_day"] = rng.choice((15, 30, 45, 60))
-            if rng.random() < 0.2:
+            if random_() < 0.2:
                 minutes["overtime"] = rng.randint(15, 240)
-            if rng.random() < 0.03:
+            if random_() < 0.03:
                 minutes["double_overtime"] = rng.randint(15, 120)
             labor_minutes_total += sum(minutes.values())
-            out.timesheets.append((profile.site_id, date, job_code, *minutes.values(), True))
+            timesheets.append((site_id, date, job_code, *minutes.values(), True))
     period = f"{year:04d}{month:02d}"
     payroll = labor_minutes_total / 60 * rng.uniform(17, 23)
     weights = [rng.uniform(0.5, 1.5) for _ in profile.payroll_accounts]
