@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import delete, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -350,8 +351,13 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
 
 
 async def copy_rows(session: AsyncSession, table: str, rows: Iterable[tuple[Any, ...]]) -> int:
-    """Bulk-write rows through a temporary table and `COPY`; existing rows with the same key are kept
-    (`ON CONFLICT DO NOTHING`), so generation never overwrites imported real rows. Returns rows written."""
+    """Bulk-write rows with `COPY`; existing rows with the same key are kept (`ON CONFLICT DO NOTHING`), so
+    generation never overwrites imported real rows. Returns rows written.
+
+    The rows are first copied straight into the table inside a savepoint: when no key is taken (always on a
+    fresh database) that is all. A key that is taken aborts that `COPY` (unique violation); the savepoint
+    undoes it and the rows go through a temporary table and `INSERT … ON CONFLICT DO NOTHING` instead.
+    """
     _, columns, key = TABLES[table]
     records = list(rows)
     if not records:
@@ -359,6 +365,12 @@ async def copy_rows(session: AsyncSession, table: str, rows: Iterable[tuple[Any,
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None
+    try:
+        async with raw.transaction():  # nested in the session's transaction: a savepoint
+            await raw.copy_records_to_table(table, records=records, columns=list(columns))
+        return len(records)
+    except asyncpg.UniqueViolationError:
+        pass
     staging = f"staging_{table}"
     await raw.execute(f"CREATE TEMP TABLE {staging} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
     await raw.copy_records_to_table(staging, records=records, columns=list(columns))

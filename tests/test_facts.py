@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,40 @@ async def test_regenerating_replaces_synthetic_rows_only(db: Database) -> None:
         summary = await generate(session, "2025-04", "2025-04", site_numbers=["0349"])
         after = (await session.execute(select(func.count()).select_from(RevenueDaily))).scalar_one()
     assert before == after and summary.rows["revenue_daily"] > 0
+
+
+async def test_generation_keeps_a_real_row_that_has_a_generated_key(db: Database) -> None:
+    """A real row whose key the generator also produces makes the straight COPY fail: the rows then go in
+    with ON CONFLICT DO NOTHING, the real row keeps its values and the others are still written."""
+    key = "SELECT r.id FROM revenue_daily r JOIN customer_site s ON s.id = r.site_id"
+    key += " WHERE s.site_number = '0349' AND r.date = '2025-04-10' AND r.deposit_flag = 'V'"
+    async with db.transaction() as session:
+        [profile] = await site_profiles(session, ["0349"])
+        generated = len(generate_month(profile, 2025, 4).revenue)
+        await session.execute(
+            text(
+                f"UPDATE revenue_daily SET synthetic = false, billable_net_validation = 1234.56 WHERE id = ({key})"
+            )
+        )
+        summary = await generate(session, "2025-04", "2025-04", site_numbers=["0349"], with_forecast=False)
+        kept = (
+            await session.execute(
+                text(f"SELECT billable_net_validation, synthetic FROM revenue_daily WHERE id = ({key})")
+            )
+        ).one()
+        count = (
+            await session.execute(
+                select(func.count())
+                .select_from(RevenueDaily)
+                .join(CustomerSite, CustomerSite.id == RevenueDaily.site_id)
+                .where(
+                    CustomerSite.site_number == "0349",
+                    RevenueDaily.date.between(dt.date(2025, 4, 1), dt.date(2025, 4, 30)),
+                )
+            )
+        ).scalar_one()
+    assert tuple(kept) == (Decimal("1234.56"), False)
+    assert summary.rows["revenue_daily"] == generated - 1 and count == generated
 
 
 def test_month_range_errors_name_the_argument() -> None:
