@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy import delete, exists, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -46,8 +46,11 @@ from db.models import (
 )
 from importer.issues import ImportIssue
 
+# Generated rows hold numbers at their column's scale, exactly as PostgreSQL returns them once stored
+# (numeric(14, 2) money and rooms, numeric(7, 5) tax rates), so they can be used without reading them back.
 CENT = Decimal("0.01")
-ZERO = Decimal(0)
+ZERO = Decimal("0.00")
+TAX_RATE_SCALE = Decimal("0.00001")
 MINUTE_COLUMNS = (
     "regular", "regular_next_day", "overtime", "overtime_next_day", "holiday", "holiday_next_day",
     "double_overtime", "double_overtime_next_day", "holiday_overtime", "holiday_overtime_next_day",
@@ -75,7 +78,8 @@ def _rng(*parts: object) -> random.Random:
 
 
 def _money(value: float) -> Decimal:
-    return Decimal(repr(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    cents = Decimal(repr(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return cents if cents else ZERO  # not -0.00: PostgreSQL has no negative zero
 
 
 def months(first: str, last: str) -> list[tuple[int, int]]:
@@ -193,6 +197,8 @@ def tax_rate_of(state: str) -> Decimal:
 
 @dataclass
 class GeneratedMonth:
+    """Rows of one site and month per table, as tuples in `TABLES` column order."""
+
     revenue: list[tuple[Any, ...]] = field(default_factory=list)
     rooms: list[tuple[Any, ...]] = field(default_factory=list)
     timesheets: list[tuple[Any, ...]] = field(default_factory=list)
@@ -212,8 +218,9 @@ def generate_month(profile: SiteProfile, year: int, month: int) -> GeneratedMont
     rng = _rng("facts", profile.site_number, year, month)
     random_ = rng.random
     days = calendar.monthrange(year, month)[1]
-    tax = tax_rate_of(profile.state)
-    divisor = 1 + tax
+    tax_rate = tax_rate_of(profile.state)
+    divisor = 1 + tax_rate
+    tax = tax_rate.quantize(TAX_RATE_SCALE)
     ticket = 12 + (int(profile.site_number) % 7) * 3  # USD per car per day
     site_id, spaces, deposits = profile.site_id, profile.spaces, profile.deposits
     codes = profile.revenue_codes
@@ -267,9 +274,8 @@ def generate_month(profile: SiteProfile, year: int, month: int) -> GeneratedMont
                  True)
             )  # fmt: skip
         if hotel_rooms:
-            rooms.append(
-                (site_id, date, Decimal(round(hotel_rooms * (0.6 + (0.92 - 0.6) * random_()))), True)
-            )
+            occupied = round(hotel_rooms * (0.6 + (0.92 - 0.6) * random_()))
+            rooms.append((site_id, date, Decimal(occupied).quantize(CENT), True))
         holiday_date = date in HOLIDAYS
         for job_code, staff_minutes in jobs:
             regular = int(staff_minutes * (0.8 + (1.1 - 0.8) * random_()))
@@ -349,6 +355,17 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 
+# the tables the engine reads rows of (`db.repositories.facts.load_facts`), which the forecast takes from memory
+FACT_ROW_TABLES = ("revenue_daily", "occupied_rooms_daily", "timesheet_minutes", "ledger_balance")
+# (table, GeneratedMonth attribute) in the order `generate` writes them
+WRITE_ORDER = (
+    ("revenue_daily", "revenue"),
+    ("occupied_rooms_daily", "rooms"),
+    ("timesheet_minutes", "timesheets"),
+    ("ledger_balance", "ledger"),
+    ("ready_for_invoice_comment", "comments"),
+)
+
 
 async def copy_rows(session: AsyncSession, table: str, rows: Iterable[tuple[Any, ...]]) -> int:
     """Bulk-write rows with `COPY`; existing rows with the same key are kept (`ON CONFLICT DO NOTHING`), so
@@ -401,6 +418,8 @@ async def generate(
 ) -> GenerateSummary:
     """Replace the synthetic facts of the sites for the months `first`..`last` (`YYYY-MM`), then (unless
     `with_forecast` is False) the synthetic forecast computed from them (`importer.forecast`)."""
+    from importer.forecast import GeneratedForecast, forecast_rows  # the forecast runs the billing engine
+
     span = months(first, last)
     profiles = await site_profiles(session, site_numbers)
     site_ids = [p.site_id for p in profiles]
@@ -408,38 +427,41 @@ async def generate(
     end = dt.date(span[-1][0], span[-1][1], calendar.monthrange(*span[-1])[1])
     periods = [f"{y:04d}{m:02d}" for y, m in span]
     summary = GenerateSummary(span, len(profiles))
-    for model, _, _ in TABLES.values():
+    real_rows_left = False
+    for table, (model, _, _) in TABLES.items():
         in_range = model.date.between(start, end) if hasattr(model, "date") else model.period.in_(periods)
         await session.execute(
             delete(model).where(model.site_id.in_(site_ids), model.synthetic.is_(True), in_range)
         )
+        if table in FACT_ROW_TABLES and with_forecast and not real_rows_left:
+            real_rows_left = bool(
+                await session.scalar(select(exists().where(model.site_id.in_(site_ids), in_range)))
+            )
+    # the forecast from the generated rows themselves, as long as the months hold nothing else
+    forecast = None
+    if with_forecast and not real_rows_left:
+        forecast = await GeneratedForecast.prepare(session, profiles, span)
+    complete = True  # every generated row was written
     for year, month in span:
         if progress:
             progress(f"{year:04d}-{month:02d}")
-        batch = GeneratedMonth()
-        for profile in profiles:
-            generated = generate_month(profile, year, month)
-            batch.revenue += generated.revenue
-            batch.rooms += generated.rooms
-            batch.timesheets += generated.timesheets
-            batch.ledger += generated.ledger
-            batch.comments += generated.comments
-        for table, rows in (
-            ("revenue_daily", batch.revenue),
-            ("occupied_rooms_daily", batch.rooms),
-            ("timesheet_minutes", batch.timesheets),
-            ("ledger_balance", batch.ledger),
-            ("ready_for_invoice_comment", batch.comments),
-        ):
-            summary.rows[table] = summary.rows.get(table, 0) + await copy_rows(session, table, rows)
+        generated = {profile.site_id: generate_month(profile, year, month) for profile in profiles}
+        for table, attribute in WRITE_ORDER:
+            rows = [row for g in generated.values() for row in getattr(g, attribute)]
+            written = await copy_rows(session, table, rows)
+            summary.rows[table] = summary.rows.get(table, 0) + written
+            complete = complete and written == len(rows)
+        if forecast is not None:
+            await forecast.add_month(year, month, generated)
     if with_forecast:
-        from importer.forecast import forecast_rows  # the engine reads the facts just written
-
         if progress:
             progress("forecast")
-        forecast = await forecast_rows(session, profiles, span)
+        if forecast is not None and complete:
+            rows = forecast.rows
+        else:  # real rows in the months, or a generated row not written: the forecast reads the facts back
+            rows = await forecast_rows(session, profiles, span)
         summary.rows["forecast_internal_revenue"] = await copy_rows(
-            session, "forecast_internal_revenue", forecast
+            session, "forecast_internal_revenue", rows
         )
     await session.execute(text("ANALYZE revenue_daily, timesheet_minutes, ledger_balance"))
     return summary
