@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
+import gc
 import hashlib
 import random
 import re
@@ -442,17 +443,25 @@ async def generate(
     if with_forecast and not real_rows_left:
         forecast = await GeneratedForecast.prepare(session, profiles, span)
     complete = True  # every generated row was written
-    for year, month in span:
-        if progress:
-            progress(f"{year:04d}-{month:02d}")
-        generated = {profile.site_id: generate_month(profile, year, month) for profile in profiles}
-        for table, attribute in WRITE_ORDER:
-            rows = [row for g in generated.values() for row in getattr(g, attribute)]
-            written = await copy_rows(session, table, rows)
-            summary.rows[table] = summary.rows.get(table, 0) + written
-            complete = complete and written == len(rows)
-        if forecast is not None:
-            await forecast.add_month(year, month, generated)
+    # Generation allocates millions of objects and no reference cycles, which the cyclic GC would scan
+    # again and again: it is off meanwhile.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for year, month in span:
+            if progress:
+                progress(f"{year:04d}-{month:02d}")
+            generated = {profile.site_id: generate_month(profile, year, month) for profile in profiles}
+            for table, attribute in WRITE_ORDER:
+                rows = [row for g in generated.values() for row in getattr(g, attribute)]
+                written = await copy_rows(session, table, rows)
+                summary.rows[table] = summary.rows.get(table, 0) + written
+                complete = complete and written == len(rows)
+            if forecast is not None:
+                await forecast.add_month(year, month, generated)
+    finally:
+        if collecting:
+            gc.enable()
     if with_forecast:
         if progress:
             progress("forecast")
