@@ -14,6 +14,7 @@ row is validated first and any error (reported with its line number) leaves the 
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import csv
 import datetime as dt
@@ -443,23 +444,41 @@ async def generate(
     if with_forecast and not real_rows_left:
         forecast = await GeneratedForecast.prepare(session, profiles, span)
     complete = True  # every generated row was written
-    # Generation allocates millions of objects and no reference cycles, which the cyclic GC would scan
-    # again and again: it is off meanwhile.
+
+    async def write(generated: dict[uuid.UUID, GeneratedMonth]) -> None:
+        nonlocal complete
+        for table, attribute in WRITE_ORDER:
+            rows = [row for g in generated.values() for row in getattr(g, attribute)]
+            written = await copy_rows(session, table, rows)
+            summary.rows[table] = summary.rows.get(table, 0) + written
+            complete = complete and written == len(rows)
+
+    # A month is written (COPY: the server's work) while the next one is generated (Python's): generation
+    # yields to the event loop between sites so that the COPY keeps streaming; nothing else uses the
+    # connection meanwhile. Generation allocates millions of objects and no reference cycles, which the
+    # cyclic GC would scan again and again: it is off meanwhile.
+    writing: asyncio.Task[None] | None = None
     collecting = gc.isenabled()
     gc.disable()
     try:
         for year, month in span:
             if progress:
                 progress(f"{year:04d}-{month:02d}")
-            generated = {profile.site_id: generate_month(profile, year, month) for profile in profiles}
-            for table, attribute in WRITE_ORDER:
-                rows = [row for g in generated.values() for row in getattr(g, attribute)]
-                written = await copy_rows(session, table, rows)
-                summary.rows[table] = summary.rows.get(table, 0) + written
-                complete = complete and written == len(rows)
+            generated: dict[uuid.UUID, GeneratedMonth] = {}
+            for profile in profiles:
+                generated[profile.site_id] = generate_month(profile, year, month)
+                await asyncio.sleep(0)
             if forecast is not None:
                 await forecast.add_month(year, month, generated)
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(write(generated))
+        if writing is not None:
+            await writing
     finally:
+        if writing is not None and not writing.done():
+            writing.cancel()
+            await asyncio.gather(writing, return_exceptions=True)
         if collecting:
             gc.enable()
     if with_forecast:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 
+import importer.facts
 from db.database import Database
 from db.models import CustomerSite, LedgerBalance, RevenueDaily, TimesheetMinutes
 from importer.facts import FactsFileError, generate, generate_month, import_csv, months, site_profiles
@@ -94,6 +96,40 @@ async def test_generation_keeps_a_real_row_that_has_a_generated_key(db: Database
         ).scalar_one()
     assert tuple(kept) == (Decimal("1234.56"), False)
     assert summary.rows["revenue_daily"] == generated - 1 and count == generated
+
+
+@pytest.mark.parametrize("failing", ["copy_rows", "generate_month"])
+async def test_a_failure_in_any_month_leaves_the_facts_as_they_were(
+    db: Database, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """A month is written while the next one is generated: a failure on either side (here in April, with
+    March's write done or in flight) ends the generation with that error and the transaction undoes all."""
+    original = getattr(importer.facts, failing)
+    calls = 0
+
+    def fail_in_april(name: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > (5 if name == "copy_rows" else 1):  # one site or five tables per month
+            raise RuntimeError(f"{name} failed")
+
+    async def copy_rows(*args: Any) -> int:
+        fail_in_april("copy_rows")
+        return int(await original(*args))
+
+    def generate_month(*args: Any) -> Any:
+        fail_in_april("generate_month")
+        return original(*args)
+
+    monkeypatch.setattr(importer.facts, failing, copy_rows if failing == "copy_rows" else generate_month)
+    count = select(func.count()).select_from(RevenueDaily)
+    async with db.read() as session:
+        before = (await session.execute(count)).scalar_one()
+    with pytest.raises(RuntimeError, match=f"{failing} failed"):
+        async with db.transaction() as session:
+            await generate(session, "2025-03", "2025-04", site_numbers=["0349"])
+    async with db.read() as session:
+        assert (await session.execute(count)).scalar_one() == before
 
 
 def test_month_range_errors_name_the_argument() -> None:
