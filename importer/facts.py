@@ -33,6 +33,7 @@ import asyncpg
 from sqlalchemy import delete, exists, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.facts import MINUTE_CATEGORIES
 from db.models import (
     Contract,
     ContractComponent,
@@ -53,11 +54,6 @@ from importer.issues import ImportIssue
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 TAX_RATE_SCALE = Decimal("0.00001")
-MINUTE_COLUMNS = (
-    "regular", "regular_next_day", "overtime", "overtime_next_day", "holiday", "holiday_next_day",
-    "double_overtime", "double_overtime_next_day", "holiday_overtime", "holiday_overtime_next_day",
-    "holiday_double_overtime", "holiday_double_overtime_next_day",
-)  # fmt: skip
 # US federal holidays of the years the demo covers (holiday minutes are billed at the overtime rate, §2.2)
 HOLIDAYS = {
     dt.date(2024, 1, 1), dt.date(2024, 5, 27), dt.date(2024, 7, 4), dt.date(2024, 9, 2),
@@ -281,7 +277,7 @@ def generate_month(profile: SiteProfile, year: int, month: int) -> GeneratedMont
         holiday_date = date in HOLIDAYS
         for job_code, staff_minutes in jobs:
             regular = int(staff_minutes * (0.8 + (1.1 - 0.8) * random_()))
-            minutes = dict.fromkeys(MINUTE_COLUMNS, 0)
+            minutes = dict.fromkeys(MINUTE_CATEGORIES, 0)
             if holiday_date:
                 minutes["holiday"] = regular // 3
                 regular -= minutes["holiday"]
@@ -337,7 +333,7 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     ),
     "timesheet_minutes": (
         TimesheetMinutes,
-        ("site_id", "date", "job_code", *MINUTE_COLUMNS, "synthetic"),
+        ("site_id", "date", "job_code", *MINUTE_CATEGORIES, "synthetic"),
         ("site_id", "date", "job_code"),
     ),
     "ledger_balance": (
@@ -562,7 +558,7 @@ def _rooms(row: dict[str, str], site_id: uuid.UUID) -> tuple[Any, ...]:
 def _timesheet(row: dict[str, str], site_id: uuid.UUID) -> tuple[Any, ...]:
     if not row["job_code"].strip():
         raise ValueError("job_code is required")
-    minutes = [_parse_int(row.get(c, "0") or "0", c) for c in MINUTE_COLUMNS]
+    minutes = [_parse_int(row.get(c, "0") or "0", c) for c in MINUTE_CATEGORIES]
     return (site_id, _parse_date(row["date"], "date"), row["job_code"].strip(), *minutes, False)
 
 
