@@ -405,6 +405,25 @@ class GenerateSummary:
     rows: dict[str, int] = field(default_factory=dict)
 
 
+async def delete_synthetic(
+    session: AsyncSession, site_ids: Sequence[uuid.UUID], span: Sequence[tuple[int, int]]
+) -> bool:
+    """Delete the synthetic facts of the sites in the months of `span`. True when rows of these sites (real
+    ones) are left in those months of a table whose rows the engine reads (`FACT_ROW_TABLES`)."""
+    start = dt.date(span[0][0], span[0][1], 1)
+    end = dt.date(span[-1][0], span[-1][1], calendar.monthrange(*span[-1])[1])
+    periods = [f"{y:04d}{m:02d}" for y, m in span]
+    left = False
+    for table, (model, _, _) in TABLES.items():
+        in_range = model.date.between(start, end) if hasattr(model, "date") else model.period.in_(periods)
+        await session.execute(
+            delete(model).where(model.site_id.in_(site_ids), model.synthetic.is_(True), in_range)
+        )
+        if table in FACT_ROW_TABLES and not left:
+            left = bool(await session.scalar(select(exists().where(model.site_id.in_(site_ids), in_range))))
+    return left
+
+
 async def generate(
     session: AsyncSession,
     first: str,
@@ -420,22 +439,9 @@ async def generate(
 
     span = months(first, last)
     profiles = await site_profiles(session, site_numbers)
-    site_ids = [p.site_id for p in profiles]
-    start = dt.date(span[0][0], span[0][1], 1)
-    end = dt.date(span[-1][0], span[-1][1], calendar.monthrange(*span[-1])[1])
-    periods = [f"{y:04d}{m:02d}" for y, m in span]
     summary = GenerateSummary(span, len(profiles))
-    real_rows_left = False
-    for table, (model, _, _) in TABLES.items():
-        in_range = model.date.between(start, end) if hasattr(model, "date") else model.period.in_(periods)
-        await session.execute(
-            delete(model).where(model.site_id.in_(site_ids), model.synthetic.is_(True), in_range)
-        )
-        if table in FACT_ROW_TABLES and with_forecast and not real_rows_left:
-            real_rows_left = bool(
-                await session.scalar(select(exists().where(model.site_id.in_(site_ids), in_range)))
-            )
-    # the forecast from the generated rows themselves, as long as the months hold nothing else
+    real_rows_left = await delete_synthetic(session, [p.site_id for p in profiles], span)
+    # the forecast from the generated rows themselves, when the months hold no other row of these sites
     forecast = None
     if with_forecast and not real_rows_left:
         forecast = await GeneratedForecast.prepare(session, profiles, span)

@@ -78,32 +78,30 @@ async def forecast_rows(
 class _Month:
     configs: dict[uuid.UUID, ContractConfig]  # the engine's configuration of each billable site
     windows: dict[uuid.UUID, dt.date]  # first day of facts each site needs (`facts_start`)
-    others: dict[uuid.UUID, PeriodFacts]  # forecast, comment and prior profit shares, no rows
+    stored: dict[uuid.UUID, PeriodFacts]  # what `load_facts` read before the generated rows were written
 
 
 class GeneratedForecast:
     """`forecast_rows` computed from the generated rows, month by month, without reading them back.
 
-    After `generate` has deleted the synthetic rows of the months, the database holds, in the windows the
-    engine reads: the rows before the first month (unchanged by the generation), whatever real rows are
-    left in the months, and then the generated rows. `generate` uses this class only when no real row is
-    left in the months (and drops it when a generated row is not written), so the facts are the rows
-    before the first month, read here once, followed by the generated rows: in `load_facts` order (revenue
-    as written, i.e. by id; timesheets by job code; ledger by account and entity, ordered as the database
-    orders text), at the scale the database returns (`importer.facts.generate_month`). The forecast, the
-    comment and the prior profit shares are read here too (the comment of a month is its generated one if
-    any); nothing of that changes while the months are written, until the forecast itself at the end.
+    `generate` uses it only when, once it has deleted the synthetic rows of the months, no row of these
+    sites is left in the months (and drops it when a generated row is not written). Then what `load_facts`
+    returns for a month after the writes is what it returned before them (read in `prepare`: rows before
+    the first month, the forecast, the comment and the prior profit shares) with the generated rows of the
+    window appended: they come later in `load_facts` order (revenue by date then id, i.e. as written;
+    timesheets by date and job code; ledger by period, account and entity, text ordered as the database
+    orders it) and are at the scale the database returns (`importer.facts.generate_month`). The comment of
+    a month is its generated one if any. Nothing else changes until the forecast itself, written last.
     """
 
     def __init__(
         self,
         numbers: Mapping[uuid.UUID, str],
         months: Mapping[ServicePeriod, _Month],
-        before: Mapping[uuid.UUID, PeriodFacts],
         ranks: Mapping[str, int],
     ) -> None:
         self.rows: list[tuple[Any, ...]] = []
-        self._numbers, self._months, self._before, self._ranks = numbers, months, before, ranks
+        self._numbers, self._months, self._ranks = numbers, months, ranks
         # sites whose window reaches back past the month keep the earlier months' rows; others only the last
         self._accumulating = {
             site_id for period, m in months.items() for site_id, w in m.windows.items() if w < period.start
@@ -121,26 +119,8 @@ class GeneratedForecast:
             period = ServicePeriod(year, month)
             configs = {site_id: billable.config_for(period) for site_id, billable in billables.items()}
             windows = {site_id: facts_start(configs[site_id], period) for site_id in configs}
-            others = await load_facts(
-                session, windows=windows, end=period.end, period=period.yyyymm, with_rows=False
-            )
-            months[period] = _Month(configs, windows, others)
-        first = ServicePeriod(*span[0])
-        reach: dict[uuid.UUID, dt.date] = {}
-        for m in months.values():
-            for site_id, w in m.windows.items():
-                if w < first.start:
-                    reach[site_id] = min(w, reach.get(site_id, w))
-        before = (
-            await load_facts(
-                session,
-                windows=reach,
-                end=first.start - dt.timedelta(days=1),
-                period=first.shift(-1).yyyymm,
-            )
-            if reach
-            else {}
-        )
+            stored = await load_facts(session, windows=windows, end=period.end, period=period.yyyymm)
+            months[period] = _Month(configs, windows, stored)
         # every job code, account and entity `generate_month` writes, ranked as ORDER BY ranks them
         codes = {"06", "7010", *PTEB_ACCOUNTS}
         for p in profiles:
@@ -149,7 +129,7 @@ class GeneratedForecast:
             text("SELECT c FROM unnest(CAST(:codes AS text[])) AS t(c) ORDER BY c"), {"codes": sorted(codes)}
         )
         ranks = {code: rank for rank, code in enumerate(ordered.scalars())}
-        return cls({p.site_id: p.site_number for p in profiles}, months, before, ranks)
+        return cls({p.site_id: p.site_number for p in profiles}, months, ranks)
 
     async def add_month(self, year: int, month: int, generated: Mapping[uuid.UUID, GeneratedMonth]) -> None:
         """The forecast rows of a month from its generated rows (months in order; no database access).
@@ -174,16 +154,12 @@ class GeneratedForecast:
             else:
                 self._history[site_id] = [rows]
         for site_id, config in m.configs.items():
-            others = m.others[site_id]
-            if comments := generated[site_id].comments:
-                others = replace(others, ready_for_invoice_comment=comments[0][2])
-            yield site_id, config, self._facts(site_id, m.windows[site_id], others)
+            yield site_id, config, self._facts(site_id, m.windows[site_id], m.stored[site_id])
 
-    def _facts(self, site_id: uuid.UUID, start: dt.date, others: PeriodFacts) -> PeriodFacts:
-        """`others` with the rows from `start` on: those before the first month, then the generated ones."""
+    def _facts(self, site_id: uuid.UUID, start: dt.date, stored: PeriodFacts) -> PeriodFacts:
+        """`stored` followed by the generated rows from `start` on."""
         ranks, first_period = self._ranks, f"{start.year:04d}{start.month:02d}"
         months = self._history[site_id]
-        before = self._before.get(site_id)
         timesheets = sorted(
             (r for g in months for r in g.timesheets if r[1] >= start), key=lambda r: (r[1], ranks[r[2]])
         )
@@ -191,21 +167,14 @@ class GeneratedForecast:
             (r for g in months for r in g.ledger if r[1] >= first_period),
             key=lambda r: (r[1], ranks[r[2]], ranks[r[3]]),
         )
-        facts = replace(
-            others,
-            revenue=tuple(RevenueRow(*r[1:10]) for g in months for r in g.revenue if r[1] >= start),
-            occupied_rooms=tuple(
-                OccupiedRoomsDay(r[1], r[2]) for g in months for r in g.rooms if r[1] >= start
-            ),
-            timesheets=tuple(TimesheetRow(*r[1:-1]) for r in timesheets),
-            ledger=tuple(LedgerBalance(*r[1:5]) for r in ledger),
-        )
-        if before is None:
-            return facts
+        comments = months[-1].comments
         return replace(
-            facts,
-            revenue=tuple(r for r in before.revenue if r.date >= start) + facts.revenue,
-            occupied_rooms=tuple(r for r in before.occupied_rooms if r.date >= start) + facts.occupied_rooms,
-            timesheets=tuple(r for r in before.timesheets if r.date >= start) + facts.timesheets,
-            ledger=tuple(r for r in before.ledger if r.period >= first_period) + facts.ledger,
+            stored,
+            revenue=stored.revenue
+            + tuple(RevenueRow(*r[1:10]) for g in months for r in g.revenue if r[1] >= start),
+            occupied_rooms=stored.occupied_rooms
+            + tuple(OccupiedRoomsDay(r[1], r[2]) for g in months for r in g.rooms if r[1] >= start),
+            timesheets=stored.timesheets + tuple(TimesheetRow(*r[1:-1]) for r in timesheets),
+            ledger=stored.ledger + tuple(LedgerBalance(*r[1:5]) for r in ledger),
+            ready_for_invoice_comment=comments[0][2] if comments else stored.ready_for_invoice_comment,
         )

@@ -12,7 +12,7 @@ import importer.forecast
 from billing import ServicePeriod
 from db.database import Database
 from db.repositories.facts import load_facts
-from importer.facts import SiteProfile, generate, generate_month, site_profiles
+from importer.facts import SiteProfile, delete_synthetic, generate, generate_month, site_profiles
 from importer.forecast import GeneratedForecast, forecast_rows
 
 # Sites with a forecast in the test months, 0293 whose annual accumulation reads facts from January on, and
@@ -37,7 +37,10 @@ async def test_generated_rows_give_the_facts_load_facts_reads(
         await generate(
             session, first, last, site_numbers=[p.site_number for p in profiles], with_forecast=False
         )
-        forecast = await GeneratedForecast.prepare(session, profiles, span)
+        async with session.begin_nested() as before_the_writes:  # where `generate` prepares the forecast
+            assert not await delete_synthetic(session, [p.site_id for p in profiles], span)
+            forecast = await GeneratedForecast.prepare(session, profiles, span)
+            await before_the_writes.rollback()
         reaching_back = 0
         for year, month in span:
             period = ServicePeriod(year, month)

@@ -30,65 +30,54 @@ _WINDOW = "JOIN unnest(CAST(:site_ids AS uuid[]), CAST(:starts AS date[])) AS w(
 
 
 async def load_facts(
-    session: AsyncSession,
-    *,
-    windows: Mapping[uuid.UUID, dt.date],
-    end: dt.date,
-    period: str,
-    with_rows: bool = True,
+    session: AsyncSession, *, windows: Mapping[uuid.UUID, dt.date], end: dt.date, period: str
 ) -> dict[uuid.UUID, PeriodFacts]:
     """Facts of each site in `windows` (site id → first day needed) up to `end` (last day of the service
     month). `period` (`YYYYMM`) selects the forecast; the ready-for-invoice comment is the previous month's
-    (§3.5). Seven statements whatever the number of sites.
-
-    `with_rows=False` leaves out the four row tables (revenue, occupied rooms, timesheets, ledger: three
-    statements) for a caller that holds those rows already, the synthetic forecast (`importer.forecast`).
-    """
+    (§3.5). Seven statements whatever the number of sites."""
     site_ids = list(windows)
     params: dict[str, Any] = {"site_ids": site_ids, "starts": [windows[s] for s in site_ids], "end": end}
     revenue: dict[uuid.UUID, list[RevenueRow]] = defaultdict(list)
+    rows = await session.execute(
+        text(
+            "SELECT f.site_id, f.date, f.revenue_code, f.category, f.collection_type, f.deposit_flag,"
+            " f.external_revenue, f.net_external_revenue, f.billable_net_validation, f.tax_rate"
+            f" FROM revenue_daily f {_WINDOW} WHERE f.date >= w.start AND f.date <= :end"
+            " ORDER BY f.site_id, f.date, f.id"
+        ),
+        params,
+    )
+    for r in rows:
+        revenue[r[0]].append(RevenueRow(*r[1:]))
     rooms: dict[uuid.UUID, list[OccupiedRoomsDay]] = defaultdict(list)
+    for r in await session.execute(
+        text(
+            f"SELECT f.site_id, f.date, f.rooms FROM occupied_rooms_daily f {_WINDOW}"
+            " WHERE f.date >= w.start AND f.date <= :end ORDER BY f.site_id, f.date"
+        ),
+        params,
+    ):
+        rooms[r[0]].append(OccupiedRoomsDay(r[1], r[2]))
     timesheets: dict[uuid.UUID, list[TimesheetRow]] = defaultdict(list)
+    for r in await session.execute(
+        text(
+            f"SELECT f.site_id, f.date, f.job_code, {', '.join('f.' + m for m in MINUTE_CATEGORIES)}"
+            f" FROM timesheet_minutes f {_WINDOW} WHERE f.date >= w.start AND f.date <= :end"
+            " ORDER BY f.site_id, f.date, f.job_code"
+        ),
+        params,
+    ):
+        timesheets[r[0]].append(TimesheetRow(r[1], r[2], *r[3:]))
     ledger: dict[uuid.UUID, list[LedgerBalance]] = defaultdict(list)
-    if with_rows:
-        rows = await session.execute(
-            text(
-                "SELECT f.site_id, f.date, f.revenue_code, f.category, f.collection_type, f.deposit_flag,"
-                " f.external_revenue, f.net_external_revenue, f.billable_net_validation, f.tax_rate"
-                f" FROM revenue_daily f {_WINDOW} WHERE f.date >= w.start AND f.date <= :end"
-                " ORDER BY f.site_id, f.date, f.id"
-            ),
-            params,
-        )
-        for r in rows:
-            revenue[r[0]].append(RevenueRow(*r[1:]))
-        for r in await session.execute(
-            text(
-                f"SELECT f.site_id, f.date, f.rooms FROM occupied_rooms_daily f {_WINDOW}"
-                " WHERE f.date >= w.start AND f.date <= :end ORDER BY f.site_id, f.date"
-            ),
-            params,
-        ):
-            rooms[r[0]].append(OccupiedRoomsDay(r[1], r[2]))
-        for r in await session.execute(
-            text(
-                f"SELECT f.site_id, f.date, f.job_code, {', '.join('f.' + m for m in MINUTE_CATEGORIES)}"
-                f" FROM timesheet_minutes f {_WINDOW} WHERE f.date >= w.start AND f.date <= :end"
-                " ORDER BY f.site_id, f.date, f.job_code"
-            ),
-            params,
-        ):
-            timesheets[r[0]].append(TimesheetRow(r[1], r[2], *r[3:]))
-        for r in await session.execute(
-            text(
-                "SELECT f.site_id, f.period, f.main_account, f.entity, f.balance"
-                f" FROM ledger_balance f {_WINDOW}"
-                " WHERE f.period >= to_char(w.start, 'YYYYMM') AND f.period <= :period"
-                " ORDER BY f.site_id, f.period, f.main_account, f.entity"
-            ),
-            {**params, "period": period},
-        ):
-            ledger[r[0]].append(LedgerBalance(r[1], r[2], r[3], r[4]))
+    for r in await session.execute(
+        text(
+            f"SELECT f.site_id, f.period, f.main_account, f.entity, f.balance FROM ledger_balance f {_WINDOW}"
+            " WHERE f.period >= to_char(w.start, 'YYYYMM') AND f.period <= :period"
+            " ORDER BY f.site_id, f.period, f.main_account, f.entity"
+        ),
+        {**params, "period": period},
+    ):
+        ledger[r[0]].append(LedgerBalance(r[1], r[2], r[3], r[4]))
     forecast: dict[uuid.UUID, Decimal] = dict(
         (
             await session.execute(
