@@ -207,14 +207,11 @@ class GeneratedMonth:
 def generate_month(profile: SiteProfile, year: int, month: int) -> GeneratedMonth:
     """Synthetic facts of one site and month (rows as tuples in the tables' column order, synthetic=True).
 
-    The hot loop of `generate`: per-month constants are hoisted and `rng.uniform(a, b)` is spelled
-    `a + (b - a) * random()`, which is how `random.uniform` computes it, so the random stream and every
-    float (hence every row) are unchanged.
+    The hot loop of `generate`: what does not change within the month is computed before the daily loop.
     """
     out = GeneratedMonth()
     revenue, rooms, timesheets = out.revenue, out.rooms, out.timesheets
     rng = _rng("facts", profile.site_number, year, month)
-    random_ = rng.random
     days = calendar.monthrange(year, month)[1]
     tax_rate = tax_rate_of(profile.state)
     divisor = 1 + tax_rate
@@ -235,58 +232,57 @@ def generate_month(profile: SiteProfile, year: int, month: int) -> GeneratedMont
     bell_base = profile.rooms or spaces
     hotel_rooms = profile.rooms
     jobs = [(code, max(240, int(spaces * 12 / (index + 1)))) for index, code in enumerate(profile.job_codes)]
-    money, quantize = _money, Decimal.quantize
     labor_minutes_total = 0
     for day in range(1, days + 1):
         date = dt.date(year, month, day)
-        occupancy = (0.45 + (0.8 - 0.45) * random_()) * (1.15 if date.weekday() >= 5 else 1.0)
+        occupancy = rng.uniform(0.45, 0.8) * (1.15 if date.weekday() >= 5 else 1.0)
         gross = spaces * occupancy * ticket
         for code, category, share, adjustment in sales:
-            amount = gross * share * (0.85 + (1.15 - 0.85) * random_())
+            amount = gross * share * rng.uniform(0.85, 1.15)
             if adjustment:
                 amount = -amount * 0.02
-            flag = "Y" if deposits and random_() < 0.85 else "N"
-            external = money(amount)
-            net = quantize(external / divisor, CENT, ROUND_HALF_UP)
+            flag = "Y" if deposits and rng.random() < 0.85 else "N"
+            external = _money(amount)
+            net = (external / divisor).quantize(CENT, rounding=ROUND_HALF_UP)
             revenue.append(
                 (site_id, date, code, category, "Credit Card", flag, external, net, ZERO,
                  tax if flag == "N" else None, True)
             )  # fmt: skip
         if day == 1:  # monthly passes are sold on the 1st
             for code, category in passes:
-                external = money(spaces * 0.1 * (80 + (160 - 80) * random_()))
+                external = _money(spaces * 0.1 * rng.uniform(80, 160))
                 revenue.append(
                     (site_id, date, code, category, "Monthly Pass", "N", external,
-                     quantize(external / divisor, CENT, ROUND_HALF_UP), ZERO, tax, True)
+                     (external / divisor).quantize(CENT, rounding=ROUND_HALF_UP), ZERO, tax, True)
                 )  # fmt: skip
-        validation = money(gross * (0.01 + (0.04 - 0.01) * random_()))
+        validation = _money(gross * rng.uniform(0.01, 0.04))
         revenue.append(
             (site_id, date, validation_code, validation_category, "Validation", "V", ZERO, ZERO, validation,
              None, True)
         )  # fmt: skip
         if bell:
             collection = BELL_COLLECTION_TYPES[day % len(BELL_COLLECTION_TYPES)]
-            bell_amount = money(bell_base * (0.15 + (0.35 - 0.15) * random_()))
+            bell_amount = _money(bell_base * rng.uniform(0.15, 0.35))
             revenue.append(
                 (site_id, date, "OR1", "Other Revenue", collection, "N", bell_amount, bell_amount, ZERO, tax,
                  True)
             )  # fmt: skip
         if hotel_rooms:
-            occupied = round(hotel_rooms * (0.6 + (0.92 - 0.6) * random_()))
+            occupied = round(hotel_rooms * rng.uniform(0.6, 0.92))
             rooms.append((site_id, date, Decimal(occupied).quantize(CENT), True))
         holiday_date = date in HOLIDAYS
         for job_code, staff_minutes in jobs:
-            regular = int(staff_minutes * (0.8 + (1.1 - 0.8) * random_()))
+            regular = int(staff_minutes * rng.uniform(0.8, 1.1))
             minutes = dict.fromkeys(MINUTE_CATEGORIES, 0)
             if holiday_date:
                 minutes["holiday"] = regular // 3
                 regular -= minutes["holiday"]
             minutes["regular"] = regular
-            if random_() < 0.3:
+            if rng.random() < 0.3:
                 minutes["regular_next_day"] = rng.choice((15, 30, 45, 60))
-            if random_() < 0.2:
+            if rng.random() < 0.2:
                 minutes["overtime"] = rng.randint(15, 240)
-            if random_() < 0.03:
+            if rng.random() < 0.03:
                 minutes["double_overtime"] = rng.randint(15, 120)
             labor_minutes_total += sum(minutes.values())
             timesheets.append((site_id, date, job_code, *minutes.values(), True))
