@@ -452,9 +452,11 @@ async def generate(
             complete = complete and written == len(rows)
 
     # A month is written (COPY: the server's work) while the next one is generated (Python's): generation
-    # yields to the event loop between sites so that the COPY keeps streaming; nothing else uses the
-    # connection meanwhile. Generation allocates millions of objects and no reference cycles, which the
-    # cyclic GC would scan again and again: it is off meanwhile.
+    # yields to the event loop after each site so that the COPY keeps streaming. The writes keep their
+    # order (one month after the other, in the one transaction) and nothing else uses the connection
+    # meanwhile: generation and `GeneratedForecast.add_month` do not touch the database.
+    # The cyclic GC is off meanwhile: the rows kept until written are a million tuples it would scan again
+    # and again, though they form no cycle: some 40 % of generate_month's CPU time (docs/benchmarks.md).
     writing: asyncio.Task[None] | None = None
     collecting = gc.isenabled()
     gc.disable()
@@ -473,8 +475,8 @@ async def generate(
             writing = asyncio.create_task(write(generated))
         if writing is not None:
             await writing
-    finally:
-        if writing is not None and not writing.done():
+    finally:  # on an error, stop a write in progress (the caller's rollback undoes the others)
+        if writing is not None:
             writing.cancel()
             await asyncio.gather(writing, return_exceptions=True)
         if collecting:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
@@ -102,8 +103,9 @@ async def test_generation_keeps_a_real_row_that_has_a_generated_key(db: Database
 async def test_a_failure_in_any_month_leaves_the_facts_as_they_were(
     db: Database, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    """A month is written while the next one is generated: a failure on either side (here in April, with
-    March's write done or in flight) ends the generation with that error and the transaction undoes all."""
+    """A month is written while the next one is generated: a failure on either side (here in April: April's
+    write, or April's generation with March's write just started) ends the generation with that error and
+    the transaction undoes all."""
     original = getattr(importer.facts, failing)
     calls = 0
 
@@ -130,6 +132,45 @@ async def test_a_failure_in_any_month_leaves_the_facts_as_they_were(
             await generate(session, "2025-03", "2025-04", site_numbers=["0349"])
     async with db.read() as session:
         assert (await session.execute(count)).scalar_one() == before
+
+
+async def test_a_generation_failure_cancels_the_write_in_progress(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """April's generation fails while March is being written: that write is cancelled mid-statement, the
+    error comes out, the rollback undoes all and the connections stay usable."""
+    original_copy, original_generate = importer.facts.copy_rows, importer.facts.generate_month
+    in_progress: list[str] = []
+    cancelled: list[str] = []
+
+    async def copy_rows(*args: Any) -> int:
+        in_progress.append(args[1])
+        try:
+            return int(await original_copy(*args))
+        except asyncio.CancelledError:
+            cancelled.append(args[1])
+            raise
+        finally:
+            in_progress.remove(args[1])
+
+    def generate_month(profile: Any, year: int, month: int) -> Any:
+        if month == 4 and in_progress:
+            raise RuntimeError("generation failed")
+        return original_generate(profile, year, month)
+
+    monkeypatch.setattr(importer.facts, "copy_rows", copy_rows)
+    monkeypatch.setattr(importer.facts, "generate_month", generate_month)
+    count = select(func.count()).select_from(RevenueDaily)
+    async with db.read() as session:
+        before = (await session.execute(count)).scalar_one()
+        sites = [p.site_number for p in await site_profiles(session)][:40]
+    with pytest.raises(RuntimeError, match="generation failed"):
+        async with db.transaction() as session:
+            await generate(session, "2025-03", "2025-04", site_numbers=sites, with_forecast=False)
+    assert cancelled == ["revenue_daily"] and not in_progress
+    for _ in range(3):  # more than the connections the write could have left in a bad state
+        async with db.read() as session:
+            assert (await session.execute(count)).scalar_one() == before
 
 
 def test_month_range_errors_name_the_argument() -> None:
