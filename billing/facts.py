@@ -10,10 +10,11 @@ period themselves (§2.0 #3 — revenue inputs are the calendar month of ``P_sta
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 __all__ = [
+    "MINUTE_CATEGORIES",
     "LedgerBalance",
     "OccupiedRoomsDay",
     "PeriodFacts",
@@ -68,6 +69,15 @@ class TimesheetRow:
     holiday_overtime_next_day: int = 0
     holiday_double_overtime: int = 0
     holiday_double_overtime_next_day: int = 0
+
+
+#: The timesheet minute categories in column order: the fields of `TimesheetRow` after date and job code.
+#: The one list: the database model's check (`db.models.TimesheetMinutes`, whose typed columns a test holds
+#: to it), the fact loader, the CSV import and the generator derive theirs from it. A new category is a
+#: field here, its column on the model and a migration.
+MINUTE_CATEGORIES: tuple[str, ...] = tuple(
+    f.name for f in fields(TimesheetRow) if f.name not in ("date", "job_code")
+)
 
 
 @dataclass(frozen=True, slots=True)

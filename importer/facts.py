@@ -14,9 +14,11 @@ row is validated first and any error (reported with its line number) leaves the 
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import csv
 import datetime as dt
+import gc
 import hashlib
 import random
 import re
@@ -27,9 +29,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, text, tuple_
+import asyncpg
+from sqlalchemy import delete, exists, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.facts import MINUTE_CATEGORIES
 from db.models import (
     Contract,
     ContractComponent,
@@ -45,12 +49,11 @@ from db.models import (
 )
 from importer.issues import ImportIssue
 
+# Generated rows hold numbers at their column's scale, exactly as PostgreSQL returns them once stored
+# (numeric(14, 2) money and rooms, numeric(7, 5) tax rates), so they can be used without reading them back.
 CENT = Decimal("0.01")
-MINUTE_COLUMNS = (
-    "regular", "regular_next_day", "overtime", "overtime_next_day", "holiday", "holiday_next_day",
-    "double_overtime", "double_overtime_next_day", "holiday_overtime", "holiday_overtime_next_day",
-    "holiday_double_overtime", "holiday_double_overtime_next_day",
-)  # fmt: skip
+ZERO = Decimal("0.00")
+TAX_RATE_SCALE = Decimal("0.00001")
 # US federal holidays of the years the demo covers (holiday minutes are billed at the overtime rate, §2.2)
 HOLIDAYS = {
     dt.date(2024, 1, 1), dt.date(2024, 5, 27), dt.date(2024, 7, 4), dt.date(2024, 9, 2),
@@ -73,7 +76,8 @@ def _rng(*parts: object) -> random.Random:
 
 
 def _money(value: float) -> Decimal:
-    return Decimal(repr(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    cents = Decimal(repr(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return cents if cents else ZERO  # not -0.00: PostgreSQL has no negative zero
 
 
 def months(first: str, last: str) -> list[tuple[int, int]]:
@@ -191,6 +195,8 @@ def tax_rate_of(state: str) -> Decimal:
 
 @dataclass
 class GeneratedMonth:
+    """Rows of one site and month per table, as tuples in `TABLES` column order."""
+
     revenue: list[tuple[Any, ...]] = field(default_factory=list)
     rooms: list[tuple[Any, ...]] = field(default_factory=list)
     timesheets: list[tuple[Any, ...]] = field(default_factory=list)
@@ -199,72 +205,76 @@ class GeneratedMonth:
 
 
 def generate_month(profile: SiteProfile, year: int, month: int) -> GeneratedMonth:
-    """Synthetic facts of one site and month (rows as tuples in the tables' column order, synthetic=True)."""
+    """Synthetic facts of one site and month (rows as tuples in the tables' column order, synthetic=True).
+
+    The hot loop of `generate`: what does not change within the month is computed before the daily loop.
+    """
     out = GeneratedMonth()
+    revenue, rooms, timesheets = out.revenue, out.rooms, out.timesheets
     rng = _rng("facts", profile.site_number, year, month)
     days = calendar.monthrange(year, month)[1]
-    tax = tax_rate_of(profile.state)
+    tax_rate = tax_rate_of(profile.state)
+    divisor = 1 + tax_rate
+    tax = tax_rate.quantize(TAX_RATE_SCALE)
     ticket = 12 + (int(profile.site_number) % 7) * 3  # USD per car per day
-    bell = "BELL_SERVICE" in profile.blocks
+    site_id, spaces, deposits = profile.site_id, profile.spaces, profile.deposits
+    codes = profile.revenue_codes
+    # up to four daily sales codes (valet, self, adjustments; not monthly passes) with their share of gross
+    sales = [
+        (code, _category(code), share, code == "ADJ")
+        for code, share in zip(
+            [c for c in codes if c[0] in "VSA" and c[1:2] != "M"], (0.55, 0.25, 0.15, 0.05), strict=False
+        )
+    ]
+    passes = [(c, _category(c)) for c in codes if c[1:2] == "M"][:1]
+    validation_code, validation_category = codes[0], _category(codes[0])
+    bell = "BELL_SERVICE" in profile.blocks or "OR1" in codes
+    bell_base = profile.rooms or spaces
+    hotel_rooms = profile.rooms
+    jobs = [(code, max(240, int(spaces * 12 / (index + 1)))) for index, code in enumerate(profile.job_codes)]
     labor_minutes_total = 0
     for day in range(1, days + 1):
         date = dt.date(year, month, day)
-        weekend = date.weekday() >= 5
-        occupancy = rng.uniform(0.45, 0.8) * (1.15 if weekend else 1.0)
-        gross = profile.spaces * occupancy * ticket
-        for index, code in enumerate(c for c in profile.revenue_codes if c[0] in "VSA" and c[1:2] != "M"):
-            if index >= 4:
-                break
-            share = (0.55, 0.25, 0.15, 0.05)[index]
+        occupancy = rng.uniform(0.45, 0.8) * (1.15 if date.weekday() >= 5 else 1.0)
+        gross = spaces * occupancy * ticket
+        for code, category, share, adjustment in sales:
             amount = gross * share * rng.uniform(0.85, 1.15)
-            if code == "ADJ":
+            if adjustment:
                 amount = -amount * 0.02
-            flag = "Y" if profile.deposits and rng.random() < 0.85 else "N"
+            flag = "Y" if deposits and rng.random() < 0.85 else "N"
             external = _money(amount)
-            net = (external / (1 + tax)).quantize(CENT, rounding=ROUND_HALF_UP)
-            out.revenue.append(
-                (profile.site_id, date, code, _category(code), "Credit Card", flag, external, net, Decimal(0),
+            net = (external / divisor).quantize(CENT, rounding=ROUND_HALF_UP)
+            revenue.append(
+                (site_id, date, code, category, "Credit Card", flag, external, net, ZERO,
                  tax if flag == "N" else None, True)
             )  # fmt: skip
         if day == 1:  # monthly passes are sold on the 1st
-            for code in [c for c in profile.revenue_codes if c[1:2] == "M"][:1]:
-                external = _money(profile.spaces * 0.1 * rng.uniform(80, 160))
-                out.revenue.append(
-                    (profile.site_id, date, code, _category(code), "Monthly Pass", "N", external,
-                     (external / (1 + tax)).quantize(CENT, rounding=ROUND_HALF_UP), Decimal(0), tax, True)
+            for code, category in passes:
+                external = _money(spaces * 0.1 * rng.uniform(80, 160))
+                revenue.append(
+                    (site_id, date, code, category, "Monthly Pass", "N", external,
+                     (external / divisor).quantize(CENT, rounding=ROUND_HALF_UP), ZERO, tax, True)
                 )  # fmt: skip
         validation = _money(gross * rng.uniform(0.01, 0.04))
-        out.revenue.append(
-            (profile.site_id, date, profile.revenue_codes[0], _category(profile.revenue_codes[0]), "Validation",
-             "V", Decimal(0), Decimal(0), validation, None, True)
+        revenue.append(
+            (site_id, date, validation_code, validation_category, "Validation", "V", ZERO, ZERO, validation,
+             None, True)
         )  # fmt: skip
-        if bell or "OR1" in profile.revenue_codes:
+        if bell:
             collection = BELL_COLLECTION_TYPES[day % len(BELL_COLLECTION_TYPES)]
-            bell_amount = _money((profile.rooms or profile.spaces) * rng.uniform(0.15, 0.35))
-            out.revenue.append(
-                (
-                    profile.site_id,
-                    date,
-                    "OR1",
-                    "Other Revenue",
-                    collection,
-                    "N",
-                    bell_amount,
-                    bell_amount,
-                    Decimal(0),
-                    tax,
-                    True,
-                )
-            )
-        if profile.rooms:
-            out.rooms.append(
-                (profile.site_id, date, Decimal(round(profile.rooms * rng.uniform(0.6, 0.92))), True)
-            )
-        for job_index, job_code in enumerate(profile.job_codes):
-            staff_minutes = max(240, int(profile.spaces * 12 / (job_index + 1)))
+            bell_amount = _money(bell_base * rng.uniform(0.15, 0.35))
+            revenue.append(
+                (site_id, date, "OR1", "Other Revenue", collection, "N", bell_amount, bell_amount, ZERO, tax,
+                 True)
+            )  # fmt: skip
+        if hotel_rooms:
+            occupied = round(hotel_rooms * rng.uniform(0.6, 0.92))
+            rooms.append((site_id, date, Decimal(occupied).quantize(CENT), True))
+        holiday_date = date in HOLIDAYS
+        for job_code, staff_minutes in jobs:
             regular = int(staff_minutes * rng.uniform(0.8, 1.1))
-            minutes = dict.fromkeys(MINUTE_COLUMNS, 0)
-            if date in HOLIDAYS:
+            minutes = dict.fromkeys(MINUTE_CATEGORIES, 0)
+            if holiday_date:
                 minutes["holiday"] = regular // 3
                 regular -= minutes["holiday"]
             minutes["regular"] = regular
@@ -275,7 +285,7 @@ def generate_month(profile: SiteProfile, year: int, month: int) -> GeneratedMont
             if rng.random() < 0.03:
                 minutes["double_overtime"] = rng.randint(15, 120)
             labor_minutes_total += sum(minutes.values())
-            out.timesheets.append((profile.site_id, date, job_code, *minutes.values(), True))
+            timesheets.append((site_id, date, job_code, *minutes.values(), True))
     period = f"{year:04d}{month:02d}"
     payroll = labor_minutes_total / 60 * rng.uniform(17, 23)
     weights = [rng.uniform(0.5, 1.5) for _ in profile.payroll_accounts]
@@ -319,7 +329,7 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     ),
     "timesheet_minutes": (
         TimesheetMinutes,
-        ("site_id", "date", "job_code", *MINUTE_COLUMNS, "synthetic"),
+        ("site_id", "date", "job_code", *MINUTE_CATEGORIES, "synthetic"),
         ("site_id", "date", "job_code"),
     ),
     "ledger_balance": (
@@ -339,10 +349,26 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 
+# the tables the engine reads rows of (`db.repositories.facts.load_facts`), which the forecast takes from memory
+FACT_ROW_TABLES = ("revenue_daily", "occupied_rooms_daily", "timesheet_minutes", "ledger_balance")
+# (table, GeneratedMonth attribute) in the order `generate` writes them
+WRITE_ORDER = (
+    ("revenue_daily", "revenue"),
+    ("occupied_rooms_daily", "rooms"),
+    ("timesheet_minutes", "timesheets"),
+    ("ledger_balance", "ledger"),
+    ("ready_for_invoice_comment", "comments"),
+)
+
 
 async def copy_rows(session: AsyncSession, table: str, rows: Iterable[tuple[Any, ...]]) -> int:
-    """Bulk-write rows through a temporary table and `COPY`; existing rows with the same key are kept
-    (`ON CONFLICT DO NOTHING`), so generation never overwrites imported real rows. Returns rows written."""
+    """Bulk-write rows with `COPY`; existing rows with the same key are kept (`ON CONFLICT DO NOTHING`), so
+    generation never overwrites imported real rows. Returns rows written.
+
+    The rows are first copied straight into the table inside a savepoint: when no key is taken (always on a
+    fresh database) that is all. A key that is taken aborts that `COPY` (unique violation); the savepoint
+    undoes it and the rows go through a temporary table and `INSERT … ON CONFLICT DO NOTHING` instead.
+    """
     _, columns, key = TABLES[table]
     records = list(rows)
     if not records:
@@ -350,6 +376,12 @@ async def copy_rows(session: AsyncSession, table: str, rows: Iterable[tuple[Any,
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None
+    try:
+        async with raw.transaction():  # nested in the session's transaction: a savepoint
+            await raw.copy_records_to_table(table, records=records, columns=list(columns))
+        return len(records)
+    except asyncpg.UniqueViolationError:
+        pass
     staging = f"staging_{table}"
     await raw.execute(f"CREATE TEMP TABLE {staging} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
     await raw.copy_records_to_table(staging, records=records, columns=list(columns))
@@ -369,6 +401,25 @@ class GenerateSummary:
     rows: dict[str, int] = field(default_factory=dict)
 
 
+async def delete_synthetic(
+    session: AsyncSession, site_ids: Sequence[uuid.UUID], span: Sequence[tuple[int, int]]
+) -> bool:
+    """Delete the synthetic facts of the sites in the months of `span`. True when rows of these sites (real
+    ones) are left in those months of a table whose rows the engine reads (`FACT_ROW_TABLES`)."""
+    start = dt.date(span[0][0], span[0][1], 1)
+    end = dt.date(span[-1][0], span[-1][1], calendar.monthrange(*span[-1])[1])
+    periods = [f"{y:04d}{m:02d}" for y, m in span]
+    left = False
+    for table, (model, _, _) in TABLES.items():
+        in_range = model.date.between(start, end) if hasattr(model, "date") else model.period.in_(periods)
+        await session.execute(
+            delete(model).where(model.site_id.in_(site_ids), model.synthetic.is_(True), in_range)
+        )
+        if table in FACT_ROW_TABLES and not left:
+            left = bool(await session.scalar(select(exists().where(model.site_id.in_(site_ids), in_range))))
+    return left
+
+
 async def generate(
     session: AsyncSession,
     first: str,
@@ -380,45 +431,65 @@ async def generate(
 ) -> GenerateSummary:
     """Replace the synthetic facts of the sites for the months `first`..`last` (`YYYY-MM`), then (unless
     `with_forecast` is False) the synthetic forecast computed from them (`importer.forecast`)."""
+    from importer.forecast import GeneratedForecast, forecast_rows  # the forecast runs the billing engine
+
     span = months(first, last)
     profiles = await site_profiles(session, site_numbers)
-    site_ids = [p.site_id for p in profiles]
-    start = dt.date(span[0][0], span[0][1], 1)
-    end = dt.date(span[-1][0], span[-1][1], calendar.monthrange(*span[-1])[1])
-    periods = [f"{y:04d}{m:02d}" for y, m in span]
     summary = GenerateSummary(span, len(profiles))
-    for model, _, _ in TABLES.values():
-        in_range = model.date.between(start, end) if hasattr(model, "date") else model.period.in_(periods)
-        await session.execute(
-            delete(model).where(model.site_id.in_(site_ids), model.synthetic.is_(True), in_range)
-        )
-    for year, month in span:
-        if progress:
-            progress(f"{year:04d}-{month:02d}")
-        batch = GeneratedMonth()
-        for profile in profiles:
-            generated = generate_month(profile, year, month)
-            batch.revenue += generated.revenue
-            batch.rooms += generated.rooms
-            batch.timesheets += generated.timesheets
-            batch.ledger += generated.ledger
-            batch.comments += generated.comments
-        for table, rows in (
-            ("revenue_daily", batch.revenue),
-            ("occupied_rooms_daily", batch.rooms),
-            ("timesheet_minutes", batch.timesheets),
-            ("ledger_balance", batch.ledger),
-            ("ready_for_invoice_comment", batch.comments),
-        ):
-            summary.rows[table] = summary.rows.get(table, 0) + await copy_rows(session, table, rows)
-    if with_forecast:
-        from importer.forecast import forecast_rows  # the engine reads the facts just written
+    real_rows_left = await delete_synthetic(session, [p.site_id for p in profiles], span)
+    # the forecast from the generated rows themselves, when the months hold no other row of these sites
+    forecast = None
+    if with_forecast and not real_rows_left:
+        forecast = await GeneratedForecast.prepare(session, profiles, span)
+    complete = True  # every generated row was written
 
+    async def write(generated: dict[uuid.UUID, GeneratedMonth]) -> None:
+        nonlocal complete
+        for table, attribute in WRITE_ORDER:
+            rows = [row for g in generated.values() for row in getattr(g, attribute)]
+            written = await copy_rows(session, table, rows)
+            summary.rows[table] = summary.rows.get(table, 0) + written
+            complete = complete and written == len(rows)
+
+    # A month is written (COPY: the server's work) while the next one is generated (Python's): generation
+    # yields to the event loop after each site so that the COPY keeps streaming. The writes keep their
+    # order (one month after the other, in the one transaction) and nothing else uses the connection
+    # meanwhile: generation and `GeneratedForecast.add_month` do not touch the database.
+    # The cyclic GC is off meanwhile: the rows kept until written are a million tuples it would scan again
+    # and again, though they form no cycle: some 40 % of generate_month's CPU time (docs/benchmarks.md).
+    writing: asyncio.Task[None] | None = None
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for year, month in span:
+            if progress:
+                progress(f"{year:04d}-{month:02d}")
+            generated: dict[uuid.UUID, GeneratedMonth] = {}
+            for profile in profiles:
+                generated[profile.site_id] = generate_month(profile, year, month)
+                await asyncio.sleep(0)
+            if forecast is not None:
+                await forecast.add_month(year, month, generated)
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(write(generated))
+        if writing is not None:
+            await writing
+    finally:  # on an error, stop a write in progress (the caller's rollback undoes the others)
+        if writing is not None:
+            writing.cancel()
+            await asyncio.gather(writing, return_exceptions=True)
+        if collecting:
+            gc.enable()
+    if with_forecast:
         if progress:
             progress("forecast")
-        forecast = await forecast_rows(session, profiles, span)
+        if forecast is not None and complete:
+            rows = forecast.rows
+        else:  # real rows in the months, or a generated row not written: the forecast reads the facts back
+            rows = await forecast_rows(session, profiles, span)
         summary.rows["forecast_internal_revenue"] = await copy_rows(
-            session, "forecast_internal_revenue", forecast
+            session, "forecast_internal_revenue", rows
         )
     await session.execute(text("ANALYZE revenue_daily, timesheet_minutes, ledger_balance"))
     return summary
@@ -491,7 +562,7 @@ def _rooms(row: dict[str, str], site_id: uuid.UUID) -> tuple[Any, ...]:
 def _timesheet(row: dict[str, str], site_id: uuid.UUID) -> tuple[Any, ...]:
     if not row["job_code"].strip():
         raise ValueError("job_code is required")
-    minutes = [_parse_int(row.get(c, "0") or "0", c) for c in MINUTE_COLUMNS]
+    minutes = [_parse_int(row.get(c, "0") or "0", c) for c in MINUTE_CATEGORIES]
     return (site_id, _parse_date(row["date"], "date"), row["job_code"].strip(), *minutes, False)
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 
+import importer.facts
 from db.database import Database
 from db.models import CustomerSite, LedgerBalance, RevenueDaily, TimesheetMinutes
 from importer.facts import FactsFileError, generate, generate_month, import_csv, months, site_profiles
@@ -58,6 +63,114 @@ async def test_regenerating_replaces_synthetic_rows_only(db: Database) -> None:
         summary = await generate(session, "2025-04", "2025-04", site_numbers=["0349"])
         after = (await session.execute(select(func.count()).select_from(RevenueDaily))).scalar_one()
     assert before == after and summary.rows["revenue_daily"] > 0
+
+
+async def test_generation_keeps_a_real_row_that_has_a_generated_key(db: Database) -> None:
+    """A real row whose key the generator also produces makes the straight COPY fail: the rows then go in
+    with ON CONFLICT DO NOTHING, the real row keeps its values and the others are still written."""
+    key = "SELECT r.id FROM revenue_daily r JOIN customer_site s ON s.id = r.site_id"
+    key += " WHERE s.site_number = '0349' AND r.date = '2025-04-10' AND r.deposit_flag = 'V'"
+    async with db.transaction() as session:
+        [profile] = await site_profiles(session, ["0349"])
+        generated = len(generate_month(profile, 2025, 4).revenue)
+        await session.execute(
+            text(
+                f"UPDATE revenue_daily SET synthetic = false, billable_net_validation = 1234.56 WHERE id = ({key})"
+            )
+        )
+        summary = await generate(session, "2025-04", "2025-04", site_numbers=["0349"], with_forecast=False)
+        kept = (
+            await session.execute(
+                text(f"SELECT billable_net_validation, synthetic FROM revenue_daily WHERE id = ({key})")
+            )
+        ).one()
+        count = (
+            await session.execute(
+                select(func.count())
+                .select_from(RevenueDaily)
+                .join(CustomerSite, CustomerSite.id == RevenueDaily.site_id)
+                .where(
+                    CustomerSite.site_number == "0349",
+                    RevenueDaily.date.between(dt.date(2025, 4, 1), dt.date(2025, 4, 30)),
+                )
+            )
+        ).scalar_one()
+    assert tuple(kept) == (Decimal("1234.56"), False)
+    assert summary.rows["revenue_daily"] == generated - 1 and count == generated
+
+
+@pytest.mark.parametrize("failing", ["copy_rows", "generate_month"])
+async def test_a_failure_in_any_month_leaves_the_facts_as_they_were(
+    db: Database, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """A month is written while the next one is generated: a failure on either side (here in April: April's
+    write, or April's generation with March's write just started) ends the generation with that error and
+    the transaction undoes all."""
+    original = getattr(importer.facts, failing)
+    calls = 0
+
+    def fail_in_april(name: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > (5 if name == "copy_rows" else 1):  # one site or five tables per month
+            raise RuntimeError(f"{name} failed")
+
+    async def copy_rows(*args: Any) -> int:
+        fail_in_april("copy_rows")
+        return int(await original(*args))
+
+    def generate_month(*args: Any) -> Any:
+        fail_in_april("generate_month")
+        return original(*args)
+
+    monkeypatch.setattr(importer.facts, failing, copy_rows if failing == "copy_rows" else generate_month)
+    count = select(func.count()).select_from(RevenueDaily)
+    async with db.read() as session:
+        before = (await session.execute(count)).scalar_one()
+    with pytest.raises(RuntimeError, match=f"{failing} failed"):
+        async with db.transaction() as session:
+            await generate(session, "2025-03", "2025-04", site_numbers=["0349"])
+    async with db.read() as session:
+        assert (await session.execute(count)).scalar_one() == before
+
+
+async def test_a_generation_failure_cancels_the_write_in_progress(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """April's generation fails while March is being written: that write is cancelled mid-statement, the
+    error comes out, the rollback undoes all and the connections stay usable."""
+    original_copy, original_generate = importer.facts.copy_rows, importer.facts.generate_month
+    in_progress: list[str] = []
+    cancelled: list[str] = []
+
+    async def copy_rows(*args: Any) -> int:
+        in_progress.append(args[1])
+        try:
+            return int(await original_copy(*args))
+        except asyncio.CancelledError:
+            cancelled.append(args[1])
+            raise
+        finally:
+            in_progress.remove(args[1])
+
+    def generate_month(profile: Any, year: int, month: int) -> Any:
+        if month == 4 and in_progress:
+            raise RuntimeError("generation failed")
+        return original_generate(profile, year, month)
+
+    monkeypatch.setattr(importer.facts, "copy_rows", copy_rows)
+    monkeypatch.setattr(importer.facts, "generate_month", generate_month)
+    count = select(func.count()).select_from(RevenueDaily)
+    async with db.read() as session:
+        before = (await session.execute(count)).scalar_one()
+        sites = [p.site_number for p in await site_profiles(session)][:40]
+    with pytest.raises(RuntimeError, match="generation failed"):
+        async with db.transaction() as session:
+            await generate(session, "2025-03", "2025-04", site_numbers=sites, with_forecast=False)
+    assert cancelled == ["revenue_daily"] and not in_progress
+    for _ in range(3):  # more than the connections the write could have left in a bad state
+        async with db.read() as session:
+            assert (await session.execute(count)).scalar_one() == before
 
 
 def test_month_range_errors_name_the_argument() -> None:

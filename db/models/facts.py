@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from billing.facts import MINUTE_CATEGORIES
 from db.models.base import Base
 
 _PERIOD = r"period ~ '^[0-9]{4}(0[1-9]|1[0-2])$'"
@@ -116,12 +117,7 @@ class TimesheetMinutes(Base):
     __tablename__ = "timesheet_minutes"
     __table_args__ = (
         UniqueConstraint("site_id", "date", "job_code", name="uq_timesheet_minutes_site_date_job"),
-        CheckConstraint(
-            "LEAST(regular, regular_next_day, overtime, overtime_next_day, holiday, holiday_next_day,"
-            " double_overtime, double_overtime_next_day, holiday_overtime, holiday_overtime_next_day,"
-            " holiday_double_overtime, holiday_double_overtime_next_day) >= 0",
-            name="minutes_non_negative",
-        ),
+        CheckConstraint(f"LEAST({', '.join(MINUTE_CATEGORIES)}) >= 0", name="minutes_non_negative"),
         {"comment": "Timesheet minutes per site, day and job code; each category with its next-day twin"},
     )
 
@@ -129,6 +125,7 @@ class TimesheetMinutes(Base):
     site_id: Mapped[uuid.UUID] = _site()
     date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     job_code: Mapped[str] = mapped_column(Text, nullable=False, comment="WORK_ROLE, e.g. GSA, BELL")
+    # one typed column per `billing.facts.MINUTE_CATEGORIES`, in its order (tests/test_facts_minutes.py)
     regular: Mapped[int] = _minutes("REGULAR minutes")
     regular_next_day: Mapped[int] = _minutes("REGULAR_NEXT_DAY minutes")
     overtime: Mapped[int] = _minutes("OVERTIME minutes")

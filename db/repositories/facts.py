@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.facts import (
+    MINUTE_CATEGORIES,
     LedgerBalance,
     OccupiedRoomsDay,
     PeriodFacts,
@@ -24,12 +25,6 @@ from billing.facts import (
     RevenueRow,
     TimesheetRow,
 )
-
-MINUTES = (
-    "regular", "regular_next_day", "overtime", "overtime_next_day", "holiday", "holiday_next_day",
-    "double_overtime", "double_overtime_next_day", "holiday_overtime", "holiday_overtime_next_day",
-    "holiday_double_overtime", "holiday_double_overtime_next_day",
-)  # fmt: skip
 
 _WINDOW = "JOIN unnest(CAST(:site_ids AS uuid[]), CAST(:starts AS date[])) AS w(site_id, start) ON f.site_id = w.site_id"
 
@@ -66,7 +61,7 @@ async def load_facts(
     timesheets: dict[uuid.UUID, list[TimesheetRow]] = defaultdict(list)
     for r in await session.execute(
         text(
-            f"SELECT f.site_id, f.date, f.job_code, {', '.join('f.' + m for m in MINUTES)}"
+            f"SELECT f.site_id, f.date, f.job_code, {', '.join('f.' + m for m in MINUTE_CATEGORIES)}"
             f" FROM timesheet_minutes f {_WINDOW} WHERE f.date >= w.start AND f.date <= :end"
             " ORDER BY f.site_id, f.date, f.job_code"
         ),
