@@ -730,7 +730,7 @@ async def statement_query(
     period = validation.optional_period(service_period, argument="filter.servicePeriod")
     return repo.StatementQuery(
         site_number=validation.site_number(site_number, argument="filter.siteNumber")
-        if site_number
+        if site_number is not None
         else None,
         service_period_start=period.start if period else None,
         statuses=tuple(statuses),

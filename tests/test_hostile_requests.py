@@ -1700,3 +1700,8 @@ async def test_gl_export_of_a_sent_statement(w: World, name: str) -> None:
     verify(response, Expect(leak_check=False))
     assert response.headers["content-type"].startswith("text/csv")
     assert response.text.startswith("batch_id,")
+
+
+async def test_an_empty_site_number_filter_is_refused_not_ignored(gql: Any) -> None:
+    error = await gql.error('{ statements(filter: {siteNumber: ""}) { totalCount } }')
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "filter.siteNumber"}
