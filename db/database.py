@@ -1,9 +1,18 @@
 """The two doors to the database (design.md §4): `read()` for a short read, `transaction()` for a unit of work.
 
-Strawberry resolves sibling fields concurrently and an `AsyncSession` is not safe across tasks, so every
-call opens its own session. In tests the `Database` is bound to one connection holding an outer
-transaction (rolled back at teardown); sessions then join it through savepoints and are serialised by a
-lock, because one asyncpg connection runs one statement at a time.
+`Database` is the process's: an engine (or, in tests, one connection). A request goes through
+`Database.request()`, a `RequestDatabase` that carries its caller into PostgreSQL, where the row-level
+security policies of migration 0008 read it (`towne.user_id`, transaction-local, docs/security.md):
+
+* reads share one transaction per request on one connection, begun with the caller bound, serialised by a
+  lock (strawberry resolves sibling fields concurrently; one asyncpg connection runs one statement at a
+  time); the transaction ends when the request does (`close()`);
+* each unit of work is a transaction of its own on another connection, its first statement binding the
+  same caller.
+
+In tests the `Database` is bound to one connection holding an outer transaction (rolled back at
+teardown); sessions join it through savepoints, and with `assume_role` each session of a request also
+switches to the application role for its duration, so tests read as the application does.
 """
 
 from __future__ import annotations
@@ -11,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -23,10 +32,27 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
+class Door(Protocol):
+    """What a request reads and writes through: `Database` or `RequestDatabase`."""
+
+    def read(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]: ...
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]: ...
+
+
+_BIND_CALLER = "SELECT set_config('towne.user_id', :user_id, true)"
+_BIND_CALLER_AS = "SELECT set_config('towne.user_id', :user_id, true), set_config('role', :role, true)"
+_UNBIND = "SELECT set_config('towne.user_id', '', true), set_config('role', 'none', true)"
+
+
 class Database:
-    def __init__(self, bind: AsyncEngine | AsyncConnection) -> None:
+    def __init__(self, bind: AsyncEngine | AsyncConnection, *, assume_role: str | None = None) -> None:
+        """`assume_role`: a role the sessions of a request switch to (tests, and an owner connection that
+        serves requests); None when the engine already connects as the application role."""
         self.bind = bind
+        self.assume_role = assume_role
         joined = isinstance(bind, AsyncConnection)
+        self.joined = joined
         self._sessions = (
             async_sessionmaker(
                 bind=bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
@@ -35,6 +61,10 @@ class Database:
             else async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
         )
         self._lock: asyncio.Lock | None = asyncio.Lock() if joined else None
+
+    def request(self) -> RequestDatabase:
+        """The door of one request, with no caller bound yet (see `RequestDatabase.identify`)."""
+        return RequestDatabase(self)
 
     @classmethod
     def from_url(
@@ -83,6 +113,103 @@ class Database:
             await self.bind.dispose()
 
 
+class RequestDatabase:
+    """One request's door: the same `read()` / `transaction()` as `Database`, each carrying the caller.
+
+    Until `identify` binds a user, `towne.user_id` is empty and every policy that needs a caller shows no
+    rows (fail closed). `close()` ends the shared read transaction and returns its connection.
+    """
+
+    def __init__(self, parent: Database) -> None:
+        self.parent = parent
+        self.user_id: int | None = None
+        self._connection: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    def _bind(self) -> tuple[Any, dict[str, str]]:
+        user_id = "" if self.user_id is None else str(self.user_id)
+        if self.parent.assume_role:
+            return text(_BIND_CALLER_AS), {"user_id": user_id, "role": self.parent.assume_role}
+        return text(_BIND_CALLER), {"user_id": user_id}
+
+    async def identify(self, subject: str) -> tuple[int, tuple[str, ...]] | None:
+        """Bind the active `app_user` with this token subject to the request; its id and roles, or None
+        for an unknown or deactivated subject (migration 0008 `towne_begin_request`)."""
+        async with self.read() as session:
+            row = (
+                await session.execute(
+                    text("SELECT user_id, roles FROM towne_begin_request(:subject)"), {"subject": subject}
+                )
+            ).first()
+        if row is None:
+            return None
+        self.user_id = int(row.user_id)
+        return self.user_id, tuple(row.roles)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session in the request's read transaction; whatever it wrote is rolled back."""
+        if self.parent.joined:
+            # a savepoint of the test's transaction: its rollback at close undoes the role switch too
+            async with self.parent.read() as session:
+                statement, parameters = self._bind()
+                await session.execute(statement, parameters)
+                yield session
+            return
+        async with self._lock:
+            connection = await self._read_connection()
+            session = AsyncSession(
+                bind=connection,
+                join_transaction_mode="rollback_only",
+                expire_on_commit=False,
+                autoflush=False,
+            )
+            try:
+                yield session
+            except BaseException:
+                # a failed statement aborts the shared transaction: the next read begins a fresh one
+                with contextlib.suppress(Exception):
+                    await session.close()
+                    if connection.in_transaction():
+                        await connection.rollback()
+                raise
+            else:
+                await session.close()
+
+    async def _read_connection(self) -> AsyncConnection:
+        if self._connection is None:
+            assert isinstance(self.parent.bind, AsyncEngine)
+            self._connection = await self.parent.bind.connect()
+        if not self._connection.in_transaction():
+            await self._connection.begin()
+            statement, parameters = self._bind()
+            await self._connection.execute(statement, parameters)
+        return self._connection
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work in a transaction of its own, bound to the caller; commits when the block ends,
+        rolls back on error."""
+        statement, parameters = self._bind()
+        async with self.parent.transaction() as session:
+            await session.execute(statement, parameters)
+            yield session
+            if self.parent.joined and self.parent.assume_role:
+                # the savepoint is released into the test's transaction: leave it as the owner again
+                await session.execute(text(_UNBIND))
+
+    async def close(self) -> None:
+        """End the read transaction (nothing in it is kept) and give its connection back to the pool."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            await connection.close()
+        except Exception:
+            with contextlib.suppress(Exception):
+                await connection.invalidate()
+
+
 class StatementCounter:
     """Counts SQL statements sent through an engine (the N+1 test, design.md §2)."""
 
@@ -106,6 +233,12 @@ class StatementCounter:
 
     @property
     def queries(self) -> list[str]:
-        """The statements other than savepoint bookkeeping (tests join sessions through savepoints)."""
-        bookkeeping = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+        """The statements other than savepoint bookkeeping (tests join sessions through savepoints) and
+        the binding of the caller (once per transaction in production, once per session in tests)."""
+        bookkeeping = (
+            "SAVEPOINT",
+            "RELEASE SAVEPOINT",
+            "ROLLBACK TO SAVEPOINT",
+            "SELECT SET_CONFIG('TOWNE.USER_ID'",
+        )
         return [s for s in self.statements if not s.lstrip().upper().startswith(bookkeeping)]

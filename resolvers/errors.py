@@ -67,6 +67,21 @@ class PayloadTooLarge(TowneError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class Unauthenticated(TowneError):
+    """No usable bearer token: missing where one is needed, or expired, not yet valid, for another
+    audience or issuer, badly signed, unsigned (`alg: none`), or naming no active user. Nothing is
+    answered but this error (docs/security.md)."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(TowneError):
+    """The caller is known but its roles do not allow this operation or field (domain.md §3.9, §4.4);
+    nothing was done. A site outside the caller's scope is NOT_FOUND, never this."""
+
+    code = "FORBIDDEN"
+
+
 class Internal(TowneError):
     """Something unexpected: the client gets this code and a request id, the log gets the detail."""
 

@@ -15,7 +15,7 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from billing import PeriodFacts, ServicePeriod
-from db.database import Database
+from db.database import Door
 from db.models import (
     Contract,
     CustomerSite,
@@ -44,7 +44,7 @@ def _ordered(keys: Sequence[K], found: dict[K, V]) -> list[V | None]:
 
 
 class Loaders:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Door) -> None:
         self.db = db
         self.site_by_id = DataLoader(self._sites_by_id)
         self.contract_by_site = DataLoader(self._contracts_by_site)

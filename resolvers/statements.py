@@ -62,6 +62,7 @@ from resolvers.errors import (
     StatementReplaced,
     TowneError,
     TransitionNotAllowed,
+    Unauthenticated,
 )
 from resolvers.sites import decode_cursor
 from resolvers.territories import require_territory
@@ -117,9 +118,19 @@ async def _billable(ctx: Context, site_number: str) -> tuple[CustomerSite, Contr
     return site, contract
 
 
-async def _replay(session: AsyncSession, *, key: str, request: str, site_number: str) -> Generated | None:
-    """What an earlier request with `key` produced (None: no earlier request, or it failed: retry)."""
-    earlier = await repo.generation_by_key(session, key=key)
+def _actor(ctx: Context) -> str:
+    """Who acts: the caller's subject (mutations need a signed-in caller, schema.access)."""
+    if ctx.caller.subject is None:
+        raise Unauthenticated("sign in to change statements")
+    return ctx.caller.subject
+
+
+async def _replay(
+    session: AsyncSession, *, key: str, requested_by: str, request: str, site_number: str
+) -> Generated | None:
+    """What an earlier request of this caller with `key` produced (None: no earlier request, or it
+    failed: retry)."""
+    earlier = await repo.generation_by_key(session, key=key, requested_by=requested_by)
     if earlier is None:
         return None
     if earlier.fingerprint is not None and earlier.fingerprint != request:
@@ -169,6 +180,7 @@ async def generate_statement(
             service_period_start=period.start,
             source=source,
             key=idempotency_key,
+            requested_by=_actor(ctx),
             fingerprint=request,
             batch_id=batch_id,
             statement_id=ids[0] if ids else None,
@@ -180,7 +192,11 @@ async def generate_statement(
         async with ctx.db.transaction() as session:
             if idempotency_key is not None:
                 replay = await _replay(
-                    session, key=idempotency_key, request=request, site_number=site.site_number
+                    session,
+                    key=idempotency_key,
+                    requested_by=_actor(ctx),
+                    request=request,
+                    site_number=site.site_number,
                 )
                 if replay is not None:
                     return replay
@@ -197,7 +213,11 @@ async def generate_statement(
         assert idempotency_key is not None
         async with ctx.db.read() as session:
             replay = await _replay(
-                session, key=idempotency_key, request=request, site_number=site.site_number
+                session,
+                key=idempotency_key,
+                requested_by=_actor(ctx),
+                request=request,
+                site_number=site.site_number,
             )
         if replay is None:  # pragma: no cover - the key is bound to a completed request by then
             raise
@@ -345,7 +365,9 @@ async def generate_statements(ctx: Context, request: BulkRequest) -> list[tuple[
         servicePeriod=period_key,
     )
     async with ctx.db.transaction() as session:
-        batch_id, first = await repo.bind_batch_key(session, key=request.idempotency_key, fingerprint=whole)
+        batch_id, first = await repo.bind_batch_key(
+            session, key=request.idempotency_key, requested_by=_actor(ctx), fingerprint=whole
+        )
     if first != whole:
         assert request.idempotency_key is not None
         raise _key_reused(request.idempotency_key, first)
@@ -541,7 +563,7 @@ async def add_adhoc_line(ctx: Context, *, invoice_id: uuid.UUID, line: AdhocInpu
             entered=True,
         )
         _check_total(invoice, entered.amount, argument="line.amount")
-        line_id = await repo.add_line(session, invoice=invoice, line=entered)
+        line_id = await repo.add_line(session, invoice=invoice, line=entered, added_by=_actor(ctx))
         await _after_edit(session, invoice, version, entered.amount, entered.code)
     return line_id
 

@@ -20,6 +20,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.access import CallerRequired
 from schema.billing import BillingRoot
 from schema.errors import ErrorLanguage
 from schema.guard import guard_arguments
@@ -50,7 +51,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     schema = TowneSchema(
         query=Query,
         mutation=Mutation,
-        extensions=[lambda: ErrorLanguage(debug=debug)],
+        extensions=[lambda: ErrorLanguage(debug=debug), CallerRequired],
         config=StrawberryConfig(scalar_map=SCALARS),
     )
     guard_arguments(schema)

@@ -102,6 +102,8 @@ ERRORS: dict[str, ErrorSpec] = {
     errors.BadRequest.code: ErrorSpec(None, 400),
     errors.PayloadTooLarge.code: ErrorSpec(None, 413),
     errors.MethodNotAllowed.code: ErrorSpec(None, 405),
+    errors.Unauthenticated.code: ErrorSpec(None, 401),
+    errors.Forbidden.code: ErrorSpec(None, 403),
     errors.Internal.code: ErrorSpec(InternalProblem, 500),
     errors.NotFound.code: ErrorSpec(NotFoundProblem, 404),
     errors.NoContract.code: ErrorSpec(NoContractProblem, 409),

@@ -22,6 +22,7 @@ from resolvers import validation
 from resolvers.errors import TowneError
 from resolvers.records import EventRecord, StatementFilterRecord, StatementView, VersionRecord
 from resolvers.sites import encode_cursor
+from schema.access import statement_writer
 from schema.billing import AdhocLineType, Invoice
 from schema.common import Ctx, PageInfo, register_enum
 from schema.contracts import BillingType
@@ -497,8 +498,9 @@ async def _bulk_item(info: Ctx, number: str, done: service.Generated | TowneErro
 )
 class StatementMutations:
     @strawberry.mutation(
+        extensions=statement_writer("generateStatement"),
         description="Generate the statement of a site (§3): a new version after a Sent one, else its unsent "
-        "version is replaced (kept as a superseded revision)."
+        "version is replaced (kept as a superseded revision).",
     )
     async def generate_statement(
         self,
@@ -527,8 +529,9 @@ class StatementMutations:
         return await _statement_payload(info, done.statement_id, done.reused)
 
     @strawberry.mutation(
+        extensions=statement_writer("generateStatements"),
         description="Generate statements for a list of sites and/or a territory's sites (§3.1): each site its "
-        "own unit of work and its own item; every argument is checked before any work."
+        "own unit of work and its own item; every argument is checked before any work.",
     )
     async def generate_statements(
         self,
@@ -566,7 +569,10 @@ class StatementMutations:
         failed = sum(1 for _, o in outcomes if isinstance(o, TowneError))
         return BulkGenerationPayload(items=items, generated=len(items) - failed, failed=failed)
 
-    @strawberry.mutation(description="A new version of a statement whose current version is Sent (§3.3).")
+    @strawberry.mutation(
+        extensions=statement_writer("regenerateStatement"),
+        description="A new version of a statement whose current version is Sent (§3.3).",
+    )
     async def regenerate_statement(
         self,
         info: Ctx,
@@ -583,7 +589,10 @@ class StatementMutations:
             return problem(error, GenerateResult)  # type: ignore[no-any-return]
         return await _statement_payload(info, done.statement_id, done.reused)
 
-    @strawberry.mutation(description="Confirm the review of an AR Review or Approval Team statement (§3.5).")
+    @strawberry.mutation(
+        extensions=statement_writer("confirmStatementReview"),
+        description="Confirm the review of an AR Review or Approval Team statement (§3.5).",
+    )
     async def confirm_statement_review(
         self,
         info: Ctx,
@@ -603,7 +612,10 @@ class StatementMutations:
             return problem(error, TransitionResult)  # type: ignore[no-any-return]
         return await _statement_payload(info, done)
 
-    @strawberry.mutation(description="Mark a Ready To Send statement Sent (final, §3.5).")
+    @strawberry.mutation(
+        extensions=statement_writer("markStatementSent"),
+        description="Mark a Ready To Send statement Sent (final, §3.5).",
+    )
     async def mark_statement_sent(
         self,
         info: Ctx,
@@ -624,7 +636,8 @@ class StatementMutations:
         return await _statement_payload(info, done)
 
     @strawberry.mutation(
-        description="Add an ad-hoc line to an invoice of an unsent, current statement version (§3.4)."
+        extensions=statement_writer("addAdhocLine"),
+        description="Add an ad-hoc line to an invoice of an unsent, current statement version (§3.4).",
     )
     async def add_adhoc_line(
         self,
@@ -646,7 +659,10 @@ class StatementMutations:
             return problem(error, InvoiceEditResult)  # type: ignore[no-any-return]
         return await _invoice_payload(info, invoice, line_id)
 
-    @strawberry.mutation(description="Remove an ad-hoc line from an invoice of an unsent statement (§3.4).")
+    @strawberry.mutation(
+        extensions=statement_writer("removeAdhocLine"),
+        description="Remove an ad-hoc line from an invoice of an unsent statement (§3.4).",
+    )
     async def remove_adhoc_line(
         self,
         info: Ctx,

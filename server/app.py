@@ -24,9 +24,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from db.database import Database
+from db.database import Database, RequestDatabase
 from resolvers import statements as statement_service
-from resolvers.context import Context
+from resolvers.context import ANONYMOUS, Caller, Context
 from resolvers.errors import (
     BadRequest,
     Internal,
@@ -34,13 +34,15 @@ from resolvers.errors import (
     NotFound,
     PayloadTooLarge,
     TowneError,
+    Unauthenticated,
     Unavailable,
     from_database,
 )
 from resolvers.validation import identifier
 from schema import build_schema
 from schema.problems import http_status
-from server.settings import Settings, normalise_url
+from server.settings import Settings, app_database_url
+from server.tokens import TokenVerifier
 from server.web import graphiql_response, vendor_mount
 
 log = logging.getLogger("towne.http")
@@ -64,16 +66,19 @@ class AsciiJSONResponse(JSONResponse):
 
 def problem_response(error: TowneError, *, request_id: str | None = None) -> JSONResponse:
     """A REST problem body `{"code", "message", …}` with the status of the error table."""
-    headers = {"x-request-id": request_id} if request_id else None
+    headers = {"x-request-id": request_id} if request_id else {}
+    headers.update(_unauthenticated_headers(error))
     return AsciiJSONResponse(
         {**error.as_extensions(), "message": error.message}, http_status(error), headers=headers
     )
 
 
-def graphql_error_response(error: TowneError, status: int) -> JSONResponse:
+def graphql_error_response(
+    error: TowneError, status: int, *, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A GraphQL-shaped error body for a request that never reached execution."""
     return AsciiJSONResponse(
-        {"errors": [{"message": error.message, "extensions": error.as_extensions()}]}, status
+        {"errors": [{"message": error.message, "extensions": error.as_extensions()}]}, status, headers=headers
     )
 
 
@@ -92,11 +97,30 @@ def _check_operation_name(name: object) -> None:
         raise HTTPException(400, "operationName must be the name of an operation of the document, or null")
 
 
+async def caller_of(request: Request, door: RequestDatabase, verifier: TokenVerifier) -> Caller:
+    """The caller a request's bearer token names, bound to its door; anonymous without a token.
+
+    Raises `Unauthenticated` for a token that does not verify or names no active `app_user`."""
+    subject = verifier.subject(request.headers.get("authorization"))
+    if subject is None:
+        return ANONYMOUS
+    found = await door.identify(subject)
+    if found is None:
+        raise Unauthenticated(f"the token's subject {subject[:200]!r} is not an active user of this service")
+    user_id, roles = found
+    return Caller(subject=subject, user_id=user_id, roles=frozenset(roles))
+
+
+def _unauthenticated_headers(error: TowneError) -> dict[str, str]:
+    return {"www-authenticate": 'Bearer realm="towne-graph"'} if isinstance(error, Unauthenticated) else {}
+
+
 class TowneGraphQL(GraphQL[Context, None]):
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, verifier: TokenVerifier) -> None:
         super().__init__(build_schema(debug=settings.debug), graphql_ide="graphiql")
         self.db = db
         self.settings = settings
+        self.verifier = verifier
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,6 +135,19 @@ class TowneGraphQL(GraphQL[Context, None]):
                 MethodNotAllowed(str(exc.reason)) if exc.status_code == 405 else BadRequest(str(exc.reason))
             )
             response = graphql_error_response(error, exc.status_code)
+        except TowneError as error:  # from get_context: the token, or the database behind it
+            response = graphql_error_response(
+                error, http_status(error), headers=_unauthenticated_headers(error)
+            )
+        except Exception as exc:
+            known = from_database(exc)  # the database behind the caller's identification
+            if known is None:
+                raise
+            response = graphql_error_response(known, http_status(known))
+        finally:
+            door = getattr(request.state, "towne_door", None)
+            if door is not None:
+                await door.close()
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -142,7 +179,12 @@ class TowneGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         request_id = request_id_of(request)
         response.headers["x-request-id"] = request_id
-        return Context(db=self.db, settings=self.settings, request_id=request_id)
+        door = self.db.request()
+        request.state.towne_door = door  # closed by __call__ when the response is made
+        caller = await caller_of(request, door, self.verifier)
+        return Context(
+            db=door, settings=self.settings, caller=caller, request_id=request_id, response=response
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_response()  # assets from /static/vendor (web/vendor), not a CDN
@@ -207,14 +249,16 @@ def create_app(
             raise ValueError(
                 "no database: set DATABASE_URL, or start the server with `towne run` / `towne serve`"
             )
+        # the application role: row-level security applies to it (docs/security.md)
         db = Database.from_url(
-            normalise_url(url), echo=settings.sql_echo, lock_timeout_ms=settings.lock_timeout_ms
+            app_database_url(settings, url), echo=settings.sql_echo, lock_timeout_ms=settings.lock_timeout_ms
         )
         owned = True
     else:
         owned = False
     database = db
-    graphql = TowneGraphQL(database, settings)
+    verifier = TokenVerifier(settings)
+    graphql = TowneGraphQL(database, settings, verifier)
 
     async def health(request: Request) -> Response:
         """200 `{"status": "ok"}` when the database answers, else 503 with the error language."""
@@ -231,17 +275,24 @@ def create_app(
     async def gl_export(request: Request) -> Response:
         """`GET /statements/{id}/gl-export.csv`: the Great Plains journal (§3.8) of a Sent version; the id of
         a statement exports its current version, the id of a version that version."""
-        ctx = Context(db=database, settings=settings, request_id=request_id_of(request))
+        door = database.request()
+        request_id = request_id_of(request)
         try:
+            caller = await caller_of(request, door, verifier)
+            if caller.is_anonymous:
+                raise Unauthenticated("sign in: send `Authorization: Bearer <token>`")
+            ctx = Context(db=door, settings=settings, caller=caller, request_id=request_id)
             any_id = identifier(request.path_params["statement_id"], argument="statementId")
             text = await statement_service.gl_export_csv(ctx, any_id=any_id)
         except TowneError as error:
-            return problem_response(error, request_id=ctx.request_id)
+            return problem_response(error, request_id=request_id)
         except Exception as exc:
             known = from_database(exc)
             if known is None:
-                log.exception("GL export failed (request %s)", ctx.request_id)
-            return problem_response(known or Internal(ctx.request_id), request_id=ctx.request_id)
+                log.exception("GL export failed (request %s)", request_id)
+            return problem_response(known or Internal(request_id), request_id=request_id)
+        finally:
+            await door.close()
         return Response(
             text,
             media_type="text/csv; charset=utf-8",

@@ -10,6 +10,10 @@ towne facts import FILE.csv …   operating facts from CSV named after the table
 towne escalate [--date D | --from D --to D]   apply the increments and escalators due (§2.14)
 towne schema [--write]          print the GraphQL SDL, or regenerate schema.graphql (the committed contract)
 towne db up|stop|url            the embedded PostgreSQL cluster (when DATABASE_URL is unset)
+towne token --role ROLE [--sites 0349,0212] [--territories districts:orlando] [--ttl 8h] [--subject S]
+                                upsert a development user with these grants; print a bearer token (only)
+towne user add SUBJECT --role billingAdmin [--email E]   create or update a user (production bootstrap)
+towne user list | towne user disable SUBJECT
 """
 
 from __future__ import annotations
@@ -225,6 +229,94 @@ def serve(settings: Settings, url: str, host: str, port: int) -> None:
     uvicorn.run(create_app(settings, database_url=url), host=host, port=port, log_level="info")
 
 
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+async def _grant(url: str, subject: str, grants: object, granted_by: str, email: str | None = None) -> int:
+    from db.database import Database
+    from db.repositories.users import Grants, upsert_user
+
+    assert isinstance(grants, Grants)
+    database = Database.from_url(url)
+    try:
+        async with database.transaction() as session:
+            return await upsert_user(
+                session, subject=subject, grants=grants, granted_by=granted_by, email=email
+            )
+    finally:
+        await database.dispose()
+
+
+def _token(settings: Settings, url: str, args: argparse.Namespace) -> int:
+    """`towne token`: the user is upserted with exactly these grants (replacing earlier ones), then a token
+    naming its subject is printed bare on stdout, so `TOKEN=$(towne token --role …)` works."""
+    from db.repositories.users import Grants, UnknownGrant
+    from server.tokens import issue, parse_ttl
+
+    try:
+        ttl = parse_ttl(args.ttl)
+        grants = Grants(
+            roles=_split(args.role), site_numbers=_split(args.sites), territories=_split(args.territories)
+        )
+        subject = args.subject or "dev-" + "-".join(grants.roles or ("nobody",)).lower()
+        asyncio.run(_grant(url, subject, grants, granted_by="cli"))
+    except (ValueError, UnknownGrant) as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    print(issue(settings, subject, ttl=ttl))
+    console.print(f"token for {subject} ({', '.join(grants.roles) or 'no role'}), valid {args.ttl}")
+    return 0
+
+
+async def _users(url: str, args: argparse.Namespace) -> int:
+    from db.database import Database
+    from db.repositories.users import Grants, UnknownGrant, set_active, upsert_user, users
+
+    database = Database.from_url(url)
+    try:
+        async with database.transaction() as session:
+            if args.user_command == "add":
+                grants = Grants(
+                    roles=_split(args.role),
+                    site_numbers=_split(args.sites),
+                    territories=_split(args.territories),
+                )
+                try:
+                    await upsert_user(
+                        session, subject=args.subject, grants=grants, granted_by="cli", email=args.email
+                    )
+                except UnknownGrant as exc:
+                    console.print(f"[red]{exc}[/red]")
+                    return 2
+                console.print(f"user {args.subject}: {', '.join(grants.roles) or 'no role'}")
+            elif args.user_command == "disable":
+                if not await set_active(session, subject=args.subject, active=False):
+                    console.print(f"[red]no user {args.subject}[/red]")
+                    return 1
+                console.print(f"user {args.subject} deactivated: its tokens are refused from now on")
+            else:
+                for user in await users(session):
+                    scope = ", ".join((*user.site_numbers, *user.territories)) or "-"
+                    state = "" if user.active else " (inactive)"
+                    print(f"{user.subject}{state}\t{','.join(user.roles) or '-'}\t{scope}")
+    finally:
+        await database.dispose()
+    return 0
+
+
+def _add_grant_options(parser: argparse.ArgumentParser, *, role_required: bool) -> None:
+    parser.add_argument(
+        "--role", required=role_required, default=None, help="role(s), comma-separated, e.g. districtManager"
+    )
+    parser.add_argument("--sites", default=None, help="explicit site links, comma-separated site numbers")
+    parser.add_argument(
+        "--territories",
+        default=None,
+        help="territories managed, comma-separated layer:code (districts:orlando)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `towne` command line; every subcommand and option has help text (tests/test_cli.py checks)."""
     parser = argparse.ArgumentParser(
@@ -282,6 +374,19 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument(
         "action", choices=["up", "stop", "url"], help="up: start (installing when needed) and print the URL"
     )
+    token = sub.add_parser("token", help="a development user with these grants, and a bearer token for it")
+    _add_grant_options(token, role_required=True)
+    token.add_argument("--ttl", default="8h", help="how long the token is valid: 30m, 8h, 2d (default 8h)")
+    token.add_argument("--subject", default=None, help="the user's subject (default dev-<roles>)")
+    user = sub.add_parser("user", help="users and their grants (as the database owner)")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    user_add = user_sub.add_parser("add", help="create or update a user, replacing its grants")
+    user_add.add_argument("subject", help="the `sub` its tokens carry (e.g. an e-mail or IdP id)")
+    _add_grant_options(user_add, role_required=True)
+    user_add.add_argument("--email", default=None, help="contact e-mail")
+    user_sub.add_parser("list", help="every user with roles and scopes")
+    user_disable = user_sub.add_parser("disable", help="deactivate a user: its tokens are refused")
+    user_disable.add_argument("subject", help="the user's subject")
     return parser
 
 
@@ -324,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_escalate(url, first, last))
     elif args.command == "assign":
         return asyncio.run(_assign(url, args.layer, args.cluster))
+    elif args.command == "token":
+        return _token(settings, url, args)
+    elif args.command == "user":
+        return asyncio.run(_users(url, args))
     elif args.command == "serve":
         serve(settings, url, args.host or settings.host, args.port or settings.port)
     elif args.command == "run":

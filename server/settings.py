@@ -35,6 +35,22 @@ class Settings(BaseSettings):
     # request is answered BUSY; 0 waits for ever.
     lock_timeout_ms: int = Field(default=10_000, alias="TOWNE_LOCK_TIMEOUT_MS", ge=0)
 
+    # ---- identity (docs/security.md). Tokens are JWTs; the database holds what their subject may do.
+    # The application's own database role (not superuser, not BYPASSRLS; migration 0008). The server
+    # connects as it: TOWNE_APP_DATABASE_URL, else DATABASE_URL (or the embedded cluster) with this user.
+    app_role: str = Field(default="towne_app", alias="TOWNE_APP_ROLE", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    app_database_url: str | None = Field(default=None, alias="TOWNE_APP_DATABASE_URL")
+    # HS256 secret (development). Unset: generated once into .data/jwt-secret, shared with `towne token`.
+    jwt_secret: str | None = Field(default=None, alias="TOWNE_JWT_SECRET", min_length=32)
+    # RS256 (production): a PEM public key (text, or a path to a file), or a JWKS file chosen by `kid`.
+    jwt_public_key: str | None = Field(default=None, alias="TOWNE_JWT_PUBLIC_KEY")
+    jwt_jwks_file: Path | None = Field(default=None, alias="TOWNE_JWT_JWKS_FILE")
+    jwt_issuer: str = Field(default="towne-graph", alias="TOWNE_JWT_ISSUER")
+    jwt_audience: str = Field(default="towne-graph", alias="TOWNE_JWT_AUDIENCE")
+    # clock skew tolerated on exp/nbf/iat, seconds
+    jwt_leeway_s: int = Field(default=30, alias="TOWNE_JWT_LEEWAY_S", ge=0, le=300)
+    secrets_dir: Path = Field(default=REPO_ROOT / ".data", alias="TOWNE_SECRETS_DIR")
+
 
 def normalise_url(url: str) -> str:
     """Accept plain `postgresql://` / `postgres://` URLs and use the asyncpg driver."""
@@ -42,6 +58,20 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
     return url
+
+
+def app_database_url(settings: Settings, owner_url: str) -> str:
+    """The URL the server connects with: `TOWNE_APP_DATABASE_URL`, else `owner_url` with the application
+    role as its user and no password (the embedded cluster trusts loopback; a supplied server configures
+    TOWNE_APP_DATABASE_URL with the role's password)."""
+    if settings.app_database_url:
+        return normalise_url(settings.app_database_url)
+    from sqlalchemy.engine import make_url
+
+    url = make_url(normalise_url(owner_url))
+    if url.username == settings.app_role:
+        return url.render_as_string(hide_password=False)
+    return url.set(username=settings.app_role, password=None).render_as_string(hide_password=False)
 
 
 @lru_cache(maxsize=1)

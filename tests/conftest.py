@@ -31,9 +31,10 @@ from hypothesis import settings as hypothesis_settings  # noqa: E402
 hypothesis_settings.register_profile("towne", deadline=None, derandomize=bool(os.environ.get("CI")))
 hypothesis_settings.load_profile("towne")
 
-from db.database import Database  # noqa: E402
+from db.database import Database, RequestDatabase  # noqa: E402
+from db.repositories.users import Grants, upsert_user  # noqa: E402
 from importer.run import ImportSummary, import_all  # noqa: E402
-from resolvers.context import Context  # noqa: E402
+from resolvers.context import ANONYMOUS, Caller, Context  # noqa: E402
 from schema import build_schema  # noqa: E402
 from server.settings import Settings, normalise_url  # noqa: E402
 
@@ -112,7 +113,48 @@ async def imported(engine: AsyncEngine) -> ImportSummary:
         summary = await import_all(session, REPO_ROOT / "data")
     async with database.transaction() as session:
         await generate(session, FACTS_FROM, FACTS_TO)
+    async with database.transaction() as session:
+        for subject, roles in TEST_USERS.items():
+            await upsert_user(session, subject=subject, grants=Grants(roles=roles), granted_by="tests")
     return summary
+
+
+# Users every test can act as (committed with the imported data). Scoped users are made per test.
+ADMIN = "test-admin"
+TEST_USERS: dict[str, tuple[str, ...]] = {
+    ADMIN: ("billingAdmin",),
+    "test-billing-manager": ("billingManager",),
+    "test-reporting": ("reportingReader",),
+    "test-gis": ("gisEditor",),
+    "test-nobody": (),
+}
+APP_ROLE = Settings(DATABASE_URL="postgresql+asyncpg://unused/unused").app_role
+
+
+_OPEN_DOORS: list[RequestDatabase] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_request_doors() -> AsyncIterator[None]:
+    """A request's door holds its read connection until the request ends; a test's requests end with it."""
+    yield
+    while _OPEN_DOORS:
+        await _OPEN_DOORS.pop().close()
+
+
+async def context_for(
+    db: Database, settings: Settings, subject: str | None = ADMIN, **kwargs: Any
+) -> Context:
+    """A request's context as `get_context` builds it: the request door of `db` with `subject` bound
+    (anonymous for None). Fails the test when the subject is no active user."""
+    door = db.request()
+    _OPEN_DOORS.append(door)
+    caller = ANONYMOUS
+    if subject is not None:
+        found = await door.identify(subject)
+        assert found is not None, f"no active user {subject!r}"
+        caller = Caller(subject=subject, user_id=found[0], roles=frozenset(found[1]))
+    return Context(db=door, settings=settings, caller=caller, today=kwargs.pop("today", TODAY), **kwargs)
 
 
 @pytest.fixture
@@ -120,7 +162,8 @@ async def db(engine: AsyncEngine, imported: ImportSummary) -> AsyncIterator[Data
     async with engine.connect() as connection:
         transaction = await connection.begin()
         try:
-            yield Database(connection)
+            # requests switch to the application role, so row-level security applies as in production
+            yield Database(connection, assume_role=APP_ROLE)
         finally:
             await transaction.rollback()
 
@@ -134,7 +177,7 @@ async def committing_db(engine: AsyncEngine, imported: ImportSummary) -> AsyncIt
     """A `Database` whose units of work really commit, each on a connection of its own (pool of the engine),
     for tests that race transactions or kill them. Teardown deletes every statement and generation request,
     so later tests start from the imported baseline; a test that changes other rows restores them itself."""
-    database = Database(engine)
+    database = Database(engine, assume_role=APP_ROLE)
     try:
         yield database
     finally:
@@ -145,7 +188,17 @@ async def committing_db(engine: AsyncEngine, imported: ImportSummary) -> AsyncIt
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(DATABASE_URL="postgresql+asyncpg://unused/unused")
+    return Settings(DATABASE_URL="postgresql+asyncpg://unused/unused", TOWNE_JWT_SECRET=TEST_JWT_SECRET)
+
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+
+def bearer(settings: Settings, subject: str = ADMIN, **claims: Any) -> dict[str, str]:
+    """The Authorization header of a valid 1-hour token for `subject`."""
+    from server.tokens import issue
+
+    return {"authorization": "Bearer " + issue(settings, subject, ttl=dt.timedelta(hours=1), **claims)}
 
 
 @pytest.fixture(scope="session")
@@ -154,18 +207,29 @@ def schema() -> Any:
 
 
 @pytest.fixture
-def context(db: Database, settings: Settings) -> Context:
-    return Context(db=db, settings=settings, today=TODAY)
+async def context(db: Database, settings: Settings) -> Context:
+    """The context of a request by the billing administrator (sees every site)."""
+    return await context_for(db, settings)
 
 
 class GraphQLClient:
-    def __init__(self, schema: Any, context: Context) -> None:
+    """Runs operations as `subject` (the billing administrator unless `as_(…)` says otherwise)."""
+
+    def __init__(self, schema: Any, context: Context, subject: str | None = ADMIN) -> None:
         self.schema = schema
         self.context = context
+        self.subject = subject
+
+    def as_(self, subject: str | None) -> GraphQLClient:
+        """The same client acting as another user (None: anonymous)."""
+        return GraphQLClient(self.schema, self.context, subject)
 
     async def execute(self, query: str, **variables: Any) -> Any:
         """Run one operation with a fresh context (as each HTTP request gets); returns data and errors."""
-        self.context = Context(db=self.context.db, settings=self.context.settings, today=self.context.today)
+        parent = self.context.db
+        db = parent.parent if isinstance(parent, RequestDatabase) else parent
+        assert isinstance(db, Database)
+        self.context = await context_for(db, self.context.settings, self.subject, today=self.context.today)
         return await self.schema.execute(query, variable_values=variables or None, context_value=self.context)
 
     async def data(self, query: str, **variables: Any) -> dict[str, Any]:

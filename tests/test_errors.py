@@ -17,7 +17,7 @@ from resolvers.context import Context
 from schema import build_schema
 from schema.problems import ERRORS, InternalProblem
 from server.settings import Settings
-from tests.conftest import TODAY, GraphQLClient
+from tests.conftest import GraphQLClient, context_for
 
 NAME_0349 = "Hilton Walt Disney World Resort"
 
@@ -112,7 +112,7 @@ def failing_site_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_anything_unexpected_is_internal_with_a_request_id_and_no_detail(
     db: Database, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    context = Context(db=db, settings=settings, today=TODAY, request_id="req-123")
+    context = await context_for(db, settings, request_id="req-123")
     with caplog.at_level(logging.INFO, logger="towne.graphql"):
         result = await build_schema().execute('{ site(siteNumber: "0349") { name } }', context_value=context)
     assert result.errors is not None
@@ -129,7 +129,7 @@ async def test_anything_unexpected_is_internal_with_a_request_id_and_no_detail(
 
 @pytest.mark.usefixtures("failing_site_lookup")
 async def test_debug_names_the_exception_but_never_its_traceback(db: Database, settings: Settings) -> None:
-    context = Context(db=db, settings=settings, today=TODAY)
+    context = await context_for(db, settings)
     result = await build_schema(debug=True).execute(
         '{ site(siteNumber: "0349") { name } }', context_value=context
     )

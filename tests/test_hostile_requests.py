@@ -26,6 +26,7 @@ from db.database import Database
 from importer.run import ImportSummary
 from server.app import create_app
 from server.settings import Settings
+from tests.conftest import bearer
 
 FORBIDDEN = (
     "SELECT",
@@ -238,7 +239,9 @@ async def world(engine: AsyncEngine, imported: ImportSummary, settings: Settings
         try:
             app = create_app(settings, db=Database(connection))
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://test", headers=bearer(settings)
+            ) as client:
                 built = World(client, connection)
                 await _build(built)
                 yield built

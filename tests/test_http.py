@@ -7,11 +7,14 @@ import httpx
 from db.database import Database
 from server.app import create_app
 from server.settings import Settings
+from tests.conftest import bearer, context_for
 
 
 def _client(db: Database, settings: Settings) -> httpx.AsyncClient:
     app = create_app(settings, db=db)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=bearer(settings)
+    )
 
 
 async def test_graphql_over_http(db: Database, settings: Settings) -> None:
@@ -58,10 +61,8 @@ async def test_gl_export_download(db: Database, settings: Settings) -> None:
             )
         )
     import billing
-    from resolvers.context import Context
-    from tests.conftest import TODAY
 
-    ctx = Context(db=db, settings=settings, today=TODAY)
+    ctx = await context_for(db, settings)
     done = await service.generate_statement(
         ctx, site_number="0349", service_period=billing.ServicePeriod.parse("2025-04")
     )
@@ -83,10 +84,8 @@ async def test_gl_export_of_a_replaced_version_names_the_current_one(
 ) -> None:
     import billing
     from resolvers import statements as service
-    from resolvers.context import Context
-    from tests.conftest import TODAY
 
-    ctx = Context(db=db, settings=settings, today=TODAY)
+    ctx = await context_for(db, settings)
     first = await service.generate_statement(
         ctx, site_number="0349", service_period=billing.ServicePeriod(2025, 4)
     )

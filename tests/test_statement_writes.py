@@ -20,7 +20,7 @@ from resolvers import statements as service
 from resolvers.context import Context
 from resolvers.errors import GenerationInFlight, IdempotencyKeyReused, TowneError, TransitionNotAllowed
 from server.settings import Settings
-from tests.conftest import TODAY
+from tests.conftest import context_for
 
 APRIL = billing.ServicePeriod(2025, 4)
 ADD = """
@@ -38,12 +38,16 @@ query ($id: ID!) { statement(id: $id) { currentVersion { id } invoices { id line
 """
 
 
-def _context(db: Database, settings: Settings) -> Context:
-    return Context(db=db, settings=settings, today=TODAY)
+async def _context(db: Database, settings: Settings) -> Context:
+    return await context_for(db, settings)
 
 
 async def _run(schema: Any, db: Database, settings: Settings, query: str, **variables: Any) -> dict[str, Any]:
-    result = await schema.execute(query, variable_values=variables, context_value=_context(db, settings))
+    context = await _context(db, settings)
+    try:
+        result = await schema.execute(query, variable_values=variables, context_value=context)
+    finally:
+        await context.db.close()  # type: ignore[attr-defined]  # the request ends
     assert result.errors is None, [e.formatted for e in result.errors]
     return dict(result.data)
 
@@ -59,7 +63,7 @@ async def test_acknowledged_adhoc_lines_survive_a_racing_regeneration(
     """Rule (§3.3 carry-over, §3.4): a line acknowledged to a client is in the version current afterwards,
     or the add was refused with STATEMENT_REPLACED naming the current version. Ten rounds, each one
     regeneration racing six adds on the invoice of the version it replaces."""
-    ctx = _context(committing_db, settings)
+    ctx = await _context(committing_db, settings)
     acknowledged_total: list[str] = []
     for round_number in range(10):
         done = await service.generate_statement(ctx, site_number="0349", service_period=APRIL)
@@ -125,7 +129,7 @@ async def test_a_generation_killed_mid_way_leaves_no_lease_behind(
 ) -> None:
     """§3.1 one task per contract, as a lease: terminating the generating backend (pg_terminate_backend)
     while it waits to write its invoices leaves nothing in flight; the next request, same key, proceeds."""
-    ctx = _context(committing_db, settings)
+    ctx = await _context(committing_db, settings)
     async with engine.connect() as blocker:
         await blocker.begin()
         # reads go on, inserts into `invoice` wait: the generation stops right before writing its invoices
@@ -155,7 +159,7 @@ async def test_a_generation_killed_mid_way_leaves_no_lease_behind(
 async def test_a_held_lease_refuses_a_second_generation_until_it_ends(
     committing_db: Database, engine: AsyncEngine, settings: Settings
 ) -> None:
-    ctx = _context(committing_db, settings)
+    ctx = await _context(committing_db, settings)
     async with committing_db.transaction() as holder:
         contract_id = (
             await holder.execute(
@@ -176,7 +180,7 @@ async def test_a_held_lease_refuses_a_second_generation_until_it_ends(
 async def test_the_same_key_raced_twice_generates_once(
     committing_db: Database, engine: AsyncEngine, settings: Settings
 ) -> None:
-    ctx = _context(committing_db, settings)
+    ctx = await _context(committing_db, settings)
     outcomes = await asyncio.gather(
         *(
             service.generate_statement(ctx, site_number="0349", service_period=APRIL, idempotency_key="twice")
@@ -196,7 +200,7 @@ async def test_the_same_key_raced_twice_generates_once(
 async def test_one_key_raced_for_two_sites_keeps_only_the_first_request(
     committing_db: Database, engine: AsyncEngine, settings: Settings
 ) -> None:
-    ctx = _context(committing_db, settings)
+    ctx = await _context(committing_db, settings)
     outcomes = await asyncio.gather(
         service.generate_statement(ctx, site_number="0349", service_period=APRIL, idempotency_key="shared"),
         service.generate_statement(ctx, site_number="0212", service_period=APRIL, idempotency_key="shared"),
@@ -215,7 +219,7 @@ async def test_superseding_a_version_marks_its_invoices_and_frees_their_numbers(
     db: Database, settings: Settings
 ) -> None:
     """The database keeps invoice numbers unique among versions not superseded (§3.4), whatever writes."""
-    ctx = _context(db, settings)
+    ctx = await _context(db, settings)
     first = await service.generate_statement(ctx, site_number="0349", service_period=APRIL)
     second = await service.generate_statement(ctx, site_number="0349", service_period=APRIL)
     assert first.statement_id == second.statement_id and first.version_id != second.version_id
@@ -320,7 +324,7 @@ async def test_two_racing_regenerations_make_one_version(
 ) -> None:
     """§3.5 only a Sent statement is regenerated, checked under the generation's locks: of two racing
     regenerations one makes version 2, the other is refused."""
-    ctx = _context(committing_db, settings)
+    ctx = await _context(committing_db, settings)
     sent = await _sent_statement(ctx)
     outcomes = await asyncio.gather(
         service.regenerate(ctx, statement_id=sent.statement_id),
@@ -336,7 +340,7 @@ async def test_two_racing_regenerations_make_one_version(
 async def test_a_regeneration_retried_with_its_key_answers_the_first(
     committing_db: Database, engine: AsyncEngine, settings: Settings
 ) -> None:
-    ctx = _context(committing_db, settings)
+    ctx = await _context(committing_db, settings)
     sent = await _sent_statement(ctx)
     first = await service.regenerate(ctx, statement_id=sent.statement_id, idempotency_key="regen-1")
     again = await service.regenerate(ctx, statement_id=sent.statement_id, idempotency_key="regen-1")
@@ -351,7 +355,7 @@ async def test_acknowledged_removals_stay_removed_through_a_racing_regeneration(
 ) -> None:
     """A removal acknowledged to a client leaves the line out of the version current afterwards; a refused
     one (STATEMENT_REPLACED) leaves it carried over."""
-    ctx = _context(committing_db, settings)
+    ctx = await _context(committing_db, settings)
     for round_number in range(5):
         done = await service.generate_statement(ctx, site_number="0349", service_period=APRIL)
         view = (await _run(schema, committing_db, settings, CURRENT_LINES, id=str(done.statement_id)))[
@@ -392,7 +396,7 @@ async def test_a_lock_held_too_long_is_busy_not_a_hang(
     committing_db: Database, engine: AsyncEngine, database_url: str, settings: Settings, schema: Any
 ) -> None:
     """A statement whose row another transaction keeps locked answers BUSY after TOWNE_LOCK_TIMEOUT_MS."""
-    ctx = _context(committing_db, settings)
+    ctx = await _context(committing_db, settings)
     done = await service.generate_statement(ctx, site_number="0349", service_period=APRIL)
     impatient = Database.from_url(database_url, lock_timeout_ms=200)
     try:
@@ -404,7 +408,7 @@ async def test_a_lock_held_too_long_is_busy_not_a_hang(
             result = await schema.execute(
                 "mutation ($id: ID!) { markStatementSent(statementId: $id) { __typename } }",
                 variable_values={"id": str(done.statement_id)},
-                context_value=_context(impatient, settings),
+                context_value=await _context(impatient, settings),
             )
             await holder.rollback()
     finally:

@@ -385,8 +385,9 @@ async def test_listing_statements_with_invoices_and_lines_is_batched(
             data = await gql.data(query, first=first)
         assert len(data["statements"]["edges"]) == first
         counts.append(len(counter.queries))
-    # page + sites + invoices + lines + events, whatever the number of statements and invoices
-    assert counts[0] == counts[1] == 5, counts
+    # identification + page + sites + invoices + lines + events, whatever the number of statements and
+    # invoices
+    assert counts[0] == counts[1] == 6, counts
 
 
 async def test_gl_export_of_a_03_site_balances_in_the_towne_entity(gql: GraphQLClient, db: Database) -> None:

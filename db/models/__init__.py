@@ -34,8 +34,14 @@ from db.models.territory import (
     TerritoryPart,
     TerritoryVersion,
 )
+from db.models.user import ROLES, AppUser, AppUserRole, AppUserSite, AppUserTerritory
 
 __all__ = [
+    "ROLES",
+    "AppUser",
+    "AppUserRole",
+    "AppUserSite",
+    "AppUserTerritory",
     "Base",
     "BillingStatement",
     "Contract",

@@ -55,9 +55,14 @@ class GenerationBatch(Base):
     arguments is refused instead of answering for another request."""
 
     __tablename__ = "generation_batch"
+    # a key names one request of one caller: two callers may choose the same key
+    __table_args__ = (
+        UniqueConstraint("requested_by", "idempotency_key", name="uq_generation_batch_requested_by_key"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(Text, nullable=False)  # app_user.subject of the caller
     fingerprint: Mapped[str] = mapped_column(Text, nullable=False)
     requested_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
@@ -81,6 +86,7 @@ class StatementGeneration(Base):
         # a completed request names what it made; its statement is never deleted on its own (a superseded
         # version is kept), so the request goes with it only when the site or contract goes
         CheckConstraint("status <> 'COMPLETED' OR statement_id IS NOT NULL", name="completed_has_statement"),
+        UniqueConstraint("requested_by", "idempotency_key", name="uq_statement_generation_requested_by_key"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -93,7 +99,8 @@ class StatementGeneration(Base):
     service_period_start: Mapped[dt.date] = mapped_column(Date, nullable=False)
     status: Mapped[str] = mapped_column(Text, nullable=False)
     source: Mapped[str] = mapped_column(Text, nullable=False, server_default="MANUAL")
-    idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(Text, nullable=False)  # app_user.subject of the caller
     fingerprint: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("generation_batch.id", ondelete="SET NULL"), index=True
@@ -292,3 +299,4 @@ class InvoiceLine(Base):
     taxes_paid: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     # structured inputs behind the figure (e.g. revenue-share distribution items), for supporting reports
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'"))
+    added_by: Mapped[str | None] = mapped_column(Text)  # subject of whoever added an ad-hoc line

@@ -246,9 +246,16 @@ async def try_lock_contract(session: AsyncSession, *, contract_id: uuid.UUID) ->
     )
 
 
-async def generation_by_key(session: AsyncSession, *, key: str) -> StatementGeneration | None:
+async def generation_by_key(
+    session: AsyncSession, *, key: str, requested_by: str
+) -> StatementGeneration | None:
+    """The request `requested_by` sent with `key` (keys are the caller's own: another's is not found)."""
     return (
-        await session.execute(select(StatementGeneration).where(StatementGeneration.idempotency_key == key))
+        await session.execute(
+            select(StatementGeneration).where(
+                StatementGeneration.requested_by == requested_by, StatementGeneration.idempotency_key == key
+            )
+        )
     ).scalar_one_or_none()
 
 
@@ -260,6 +267,7 @@ async def record_generation(
     service_period_start: dt.date,
     source: str,
     key: str | None,
+    requested_by: str,
     fingerprint: str,
     batch_id: uuid.UUID | None,
     statement_id: uuid.UUID | None,
@@ -279,6 +287,7 @@ async def record_generation(
         "status": "FAILED" if error else "COMPLETED",
         "source": source,
         "idempotency_key": key,
+        "requested_by": requested_by,
         "fingerprint": fingerprint,
         "batch_id": batch_id,
         "statement_id": statement_id,
@@ -289,8 +298,12 @@ async def record_generation(
     statement = insert(StatementGeneration).values(id=uuid.uuid4(), **values)
     if key is not None:
         statement = statement.on_conflict_do_update(
-            index_elements=[StatementGeneration.idempotency_key],
-            set_={name: statement.excluded[name] for name in values if name != "idempotency_key"}
+            index_elements=[StatementGeneration.requested_by, StatementGeneration.idempotency_key],
+            set_={
+                name: statement.excluded[name]
+                for name in values
+                if name not in ("idempotency_key", "requested_by")
+            }
             | {"requested_at": func.now()},
             where=StatementGeneration.status == "FAILED",
         )
@@ -299,15 +312,17 @@ async def record_generation(
 
 
 async def bind_batch_key(
-    session: AsyncSession, *, key: str | None, fingerprint: str
+    session: AsyncSession, *, key: str | None, requested_by: str, fingerprint: str
 ) -> tuple[uuid.UUID, str]:
     """The batch of a bulk request: a new row, or for a known key the first row and the fingerprint it was
     first sent with (the caller compares)."""
     inserted = (
         await session.execute(
             insert(GenerationBatch)
-            .values(id=uuid.uuid4(), idempotency_key=key, fingerprint=fingerprint)
-            .on_conflict_do_nothing(index_elements=[GenerationBatch.idempotency_key])
+            .values(id=uuid.uuid4(), idempotency_key=key, requested_by=requested_by, fingerprint=fingerprint)
+            .on_conflict_do_nothing(
+                index_elements=[GenerationBatch.requested_by, GenerationBatch.idempotency_key]
+            )
             .returning(GenerationBatch.id)
         )
     ).scalar_one_or_none()
@@ -316,7 +331,7 @@ async def bind_batch_key(
     row = (
         await session.execute(
             select(GenerationBatch.id, GenerationBatch.fingerprint).where(
-                GenerationBatch.idempotency_key == key
+                GenerationBatch.requested_by == requested_by, GenerationBatch.idempotency_key == key
             )
         )
     ).one()
@@ -617,8 +632,11 @@ async def resolve_any_id(
     return (row[0], row[1]) if row else None
 
 
-async def add_line(session: AsyncSession, *, invoice: Invoice, line: billing.InvoiceLine) -> uuid.UUID:
-    """Append an engine line to a stored invoice (after its last position); returns the line id."""
+async def add_line(
+    session: AsyncSession, *, invoice: Invoice, line: billing.InvoiceLine, added_by: str | None = None
+) -> uuid.UUID:
+    """Append an engine line to a stored invoice (after its last position); returns the line id.
+    `added_by`: the subject of whoever entered it (ad-hoc lines)."""
     position = (
         await session.execute(
             select(func.coalesce(func.max(InvoiceLine.position), 0)).where(
@@ -627,6 +645,7 @@ async def add_line(session: AsyncSession, *, invoice: Invoice, line: billing.Inv
         )
     ).scalar_one()
     row = line_row(invoice.id, int(position) + 1, line)
+    row.added_by = added_by
     session.add(row)
     await session.flush()
     return row.id
