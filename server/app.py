@@ -1,4 +1,4 @@
-"""The Starlette application: `/graphql` (GraphiQL in the browser), `/health`, the GL export download.
+"""The Starlette application: `/graphql` (GraphiQL in the browser), `/healthz`, `/readyz`, the GL export.
 
 The request path: `BodyLimit` (413 above `TOWNE_MAX_BODY_BYTES`) → `TowneGraphQL` (a request that is not
 a GraphQL request is a 400 with a JSON GraphQL error and a code) → `get_context` (caller, database,
@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cross_web import HTTPException
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -32,6 +33,7 @@ from resolvers.errors import (
     Internal,
     MethodNotAllowed,
     NotFound,
+    NotReady,
     PayloadTooLarge,
     TowneError,
     Unavailable,
@@ -39,13 +41,24 @@ from resolvers.errors import (
 )
 from resolvers.validation import identifier
 from schema import build_schema
-from schema.problems import http_status
-from server.settings import Settings, normalise_url
+from schema.problems import ERRORS, http_status
+from server.settings import REPO_ROOT, Settings, normalise_url
 from server.web import graphiql_response, vendor_mount
 
 log = logging.getLogger("towne.http")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,199}")  # a GraphQL Name
+
+
+def migrations_head() -> str:
+    """The head revision of `migrations/` (what `/readyz` expects the database at)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(Config(str(REPO_ROOT / "alembic.ini"))).get_current_head()
+    if head is None:
+        raise RuntimeError("migrations/ has no head revision")
+    return head
 
 
 def request_id_of(request: Request) -> str:
@@ -90,6 +103,19 @@ def _check_operation_name(name: object) -> None:
         return
     if not isinstance(name, str) or not _OPERATION_NAME.fullmatch(name):
         raise HTTPException(400, "operationName must be the name of an operation of the document, or null")
+
+
+def _service_failure_status(response_data: Any) -> int | None:
+    if not isinstance(response_data, dict):
+        return None
+    data = response_data.get("data")
+    if data is not None and not (isinstance(data, dict) and all(v is None for v in data.values())):
+        return None
+    codes = {(e.get("extensions") or {}).get("code") for e in response_data.get("errors") or ()}
+    statuses = {ERRORS[c].http_status for c in codes if c in ERRORS and c != Internal.code}
+    if len(codes) == 1 and statuses and min(statuses) >= 500:
+        return statuses.pop()
+    return None
 
 
 class TowneGraphQL(GraphQL[Context, None]):
@@ -143,6 +169,15 @@ class TowneGraphQL(GraphQL[Context, None]):
         request_id = request_id_of(request)
         response.headers["x-request-id"] = request_id
         return Context(db=self.db, settings=self.settings, request_id=request_id)
+
+    def create_response(self, response_data: Any, sub_response: Any) -> Response:
+        """A result with no data (or only nulls) whose every error is the service's own failure (database unreachable,
+        busy, timed out) carries that error's HTTP status (503), so load balancers and retries see it."""
+        response = super().create_response(response_data, sub_response)
+        status = _service_failure_status(response_data)
+        if status is not None:
+            response.status_code = status
+        return response
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_response()  # assets from /static/vendor (web/vendor), not a CDN
@@ -208,7 +243,13 @@ def create_app(
                 "no database: set DATABASE_URL, or start the server with `towne run` / `towne serve`"
             )
         db = Database.from_url(
-            normalise_url(url), echo=settings.sql_echo, lock_timeout_ms=settings.lock_timeout_ms
+            normalise_url(url),
+            echo=settings.sql_echo,
+            lock_timeout_ms=settings.lock_timeout_ms,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            pool_size=settings.pool_size,
+            max_overflow=settings.pool_max_overflow,
+            pool_timeout=settings.pool_timeout_s,
         )
         owned = True
     else:
@@ -216,17 +257,31 @@ def create_app(
     database = db
     graphql = TowneGraphQL(database, settings)
 
-    async def health(request: Request) -> Response:
-        """200 `{"status": "ok"}` when the database answers, else 503 with the error language."""
+    head = migrations_head()
+
+    async def healthz(request: Request) -> Response:
+        """200 while the process serves; never touches the database (a liveness probe)."""
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """200 `{"status": "ok", "migration": …}` when the database answers and its schema is at the
+        migrations' head; else 503 with `SERVICE_UNAVAILABLE` or `NOT_READY` (a readiness probe)."""
         try:
             async with database.read() as session:
-                from sqlalchemy import text
-
-                await session.execute(text("SELECT 1"))
-        except Exception:
-            log.warning("health: the database does not answer", exc_info=True)
-            return problem_response(Unavailable("the database does not answer"))
-        return JSONResponse({"status": "ok"})
+                current = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+                versions = set(current)
+        except Exception as exc:
+            known = from_database(exc)
+            if known is None:
+                log.warning("readyz: the database does not answer as expected", exc_info=True)
+            return problem_response(
+                known if isinstance(known, Unavailable) else Unavailable("the database does not answer")
+            )
+        if versions != {head}:
+            return problem_response(
+                NotReady(f"the database schema is at {sorted(versions) or 'nothing'}, the code needs {head}")
+            )
+        return JSONResponse({"status": "ok", "migration": head})
 
     async def gl_export(request: Request) -> Response:
         """`GET /statements/{id}/gl-export.csv`: the Great Plains journal (§3.8) of a Sent version; the id of
@@ -275,7 +330,9 @@ def create_app(
         exception_handlers={StarletteHTTPException: http_error},
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/health", health),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/health", readyz),  # the earlier name of /readyz
             Route("/statements/{statement_id}/gl-export.csv", gl_export),
             vendor_mount(),
         ],

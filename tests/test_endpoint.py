@@ -1,0 +1,160 @@
+"""An endpoint that holds up (issue 7 §3): timeouts, a full pool and a database that goes away answer coded
+errors quickly, and the server serves again as soon as the database is back.
+
+These tests use engines of their own over the committed imported data (not the per-test transaction): a
+statement timeout, a pool and a lost connection only exist on real connections. The database "restart" is
+a TCP proxy between the engine and the shared cluster that the test cuts and restores; the cluster itself
+is never stopped (other suites run on it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from db.database import Database
+from importer.run import ImportSummary
+from server.app import create_app
+from server.settings import Settings
+
+SITE = '{ site(siteNumber: "0170") { name } }'
+HEAVY = '{ billingPreviews(servicePeriod: "2025-04", first: 1000) { site { siteNumber } preview { total } } }'
+
+
+def headers(**extra: str) -> dict[str, str]:
+    """The headers of every request of this module (the one place to add an `Authorization`)."""
+    return {"content-type": "application/json", **extra}
+
+
+def client_of(database: Database, settings: Settings) -> httpx.AsyncClient:
+    app = create_app(settings, db=database)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test"
+    )
+
+
+async def post(client: httpx.AsyncClient, query: str) -> httpx.Response:
+    return await client.post("/graphql", json={"query": query}, headers=headers())
+
+
+def codes(response: httpx.Response) -> list[str]:
+    return [e["extensions"]["code"] for e in response.json().get("errors", [])]
+
+
+@pytest.fixture
+def own_url(database_url: str, imported: ImportSummary) -> str:
+    """The test database's URL, its data imported and committed."""
+    return database_url
+
+
+async def test_a_statement_beyond_the_statement_timeout_is_statement_timeout(
+    own_url: str, settings: Settings
+) -> None:
+    database = Database.from_url(own_url, statement_timeout_ms=1)
+    try:
+        async with client_of(database, settings) as client:
+            response = await post(client, HEAVY)
+    finally:
+        await database.dispose()
+    assert "STATEMENT_TIMEOUT" in codes(response), response.text
+    assert response.status_code == 503
+
+
+async def test_a_full_pool_answers_service_busy_instead_of_waiting(own_url: str, settings: Settings) -> None:
+    database = Database.from_url(own_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    try:
+        async with client_of(database, settings) as client, database.read() as held:
+            await held.execute(text("SELECT 1"))  # the pool's only connection stays checked out
+            response = await post(client, SITE)
+    finally:
+        await database.dispose()
+    assert codes(response) == ["SERVICE_BUSY"], response.text
+    assert response.status_code == 503
+
+
+class Proxy:
+    """A TCP proxy on 127.0.0.1 to the database; `cut()` drops every connection and refuses new ones (as a
+    stopped server does), `restore()` listens again on the same port."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self.server: asyncio.Server | None = None
+        self.transports: set[asyncio.WriteTransport] = set()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.transports |= {writer.transport, up_writer.transport}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for transport in self.transports:
+            transport.abort()
+        self.transports.clear()
+        await self.server.wait_closed()
+
+    async def restore(self) -> None:
+        await self.start()
+
+
+@pytest.fixture
+async def proxy(own_url: str) -> AsyncIterator[tuple[Proxy, str]]:
+    url = make_url(own_url)
+    proxy = Proxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    try:
+        yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    finally:
+        await proxy.cut()
+
+
+async def test_a_database_restart_is_service_unavailable_then_serves_again(
+    proxy: tuple[Proxy, str], settings: Settings
+) -> None:
+    gate, url = proxy
+    database = Database.from_url(url, pool_timeout=1)
+    try:
+        async with client_of(database, settings) as client:
+            before = await post(client, SITE)
+            await gate.cut()  # the pooled connection dies, and nothing answers on the port
+            during = [await post(client, SITE) for _ in range(2)]
+            ready_during = await client.get("/readyz")
+            live_during = await client.get("/healthz")
+            await gate.restore()
+            after = await post(client, SITE)  # the first request after the restart is served
+            ready_after = await client.get("/readyz")
+    finally:
+        await database.dispose()
+    assert before.json() == {"data": {"site": {"name": "Gaylord Opryland Hotel"}}}
+    for response in during:
+        assert response.status_code == 503 and codes(response) == ["SERVICE_UNAVAILABLE"], response.text
+        for leak in ("Connect call", "asyncpg", "127.0.0.1"):
+            assert leak not in response.text
+    assert ready_during.status_code == 503 and ready_during.json()["code"] == "SERVICE_UNAVAILABLE"
+    assert live_during.status_code == 200
+    assert after.status_code == 200 and after.json() == before.json()
+    assert ready_after.status_code == 200
