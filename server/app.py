@@ -120,7 +120,7 @@ def _service_failure_status(response_data: Any) -> int | None:
 
 class TowneGraphQL(GraphQL[Context, None]):
     def __init__(self, db: Database, settings: Settings) -> None:
-        super().__init__(build_schema(debug=settings.debug), graphql_ide="graphiql")
+        super().__init__(build_schema(debug=settings.debug, settings=settings), graphql_ide="graphiql")
         self.db = db
         self.settings = settings
 

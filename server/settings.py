@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     # GraphQL documents: deeper, more aliased, longer or costlier documents are refused before anything runs.
     max_depth: int = Field(default=12, alias="TOWNE_MAX_DEPTH", gt=0)
     max_aliases: int = Field(default=50, alias="TOWNE_MAX_ALIASES", ge=0)
-    max_tokens: int = Field(default=5_000, alias="TOWNE_MAX_TOKENS", gt=0)
+    max_tokens: int = Field(default=15_000, alias="TOWNE_MAX_TOKENS", gt=0)
     # the estimated number of objects a document may ask for: list sizes (`first`, else the field's default)
     # multiplied through the nesting (schema/limits.py)
     max_cost: int = Field(default=200_000, alias="TOWNE_MAX_COST", gt=0)
