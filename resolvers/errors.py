@@ -163,7 +163,8 @@ class StatementTimeout(TowneError):
 
 
 class RequestTimeout(TowneError):
-    """The request ran longer than `TOWNE_REQUEST_TIMEOUT_MS` and was cancelled; nothing was written."""
+    """The request ran longer than `TOWNE_REQUEST_TIMEOUT_MS` and was cancelled (an unfinished transaction
+    rolls back; one that had committed stays)."""
 
     code = "REQUEST_TIMEOUT"
 

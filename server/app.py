@@ -7,6 +7,7 @@ loaders, request id) → the schema (`schema/`) → the service layer (`resolver
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -19,6 +20,8 @@ from cross_web import HTTPException
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -35,6 +38,7 @@ from resolvers.errors import (
     NotFound,
     NotReady,
     PayloadTooLarge,
+    RequestTimeout,
     TowneError,
     Unavailable,
     from_database,
@@ -42,6 +46,7 @@ from resolvers.errors import (
 from resolvers.validation import identifier
 from schema import build_schema
 from schema.problems import ERRORS, http_status
+from server import observe
 from server.settings import REPO_ROOT, Settings, normalise_url
 from server.web import graphiql_response, vendor_mount
 
@@ -75,8 +80,15 @@ class AsciiJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
+def _note(error: TowneError) -> None:
+    record = observe.current()
+    if record is not None:
+        record.note_codes([error.code])
+
+
 def problem_response(error: TowneError, *, request_id: str | None = None) -> JSONResponse:
     """A REST problem body `{"code", "message", …}` with the status of the error table."""
+    _note(error)
     headers = {"x-request-id": request_id} if request_id else None
     return AsciiJSONResponse(
         {**error.as_extensions(), "message": error.message}, http_status(error), headers=headers
@@ -85,6 +97,7 @@ def problem_response(error: TowneError, *, request_id: str | None = None) -> JSO
 
 def graphql_error_response(error: TowneError, status: int) -> JSONResponse:
     """A GraphQL-shaped error body for a request that never reached execution."""
+    _note(error)
     return AsciiJSONResponse(
         {"errors": [{"message": error.message, "extensions": error.as_extensions()}]}, status
     )
@@ -103,6 +116,30 @@ def _check_operation_name(name: object) -> None:
         return
     if not isinstance(name, str) or not _OPERATION_NAME.fullmatch(name):
         raise HTTPException(400, "operationName must be the name of an operation of the document, or null")
+
+
+_NAMED_OPERATION = re.compile(r"\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]{0,199})")
+
+
+def _operation_name(query: object) -> str | None:
+    """The name of a document's first operation when it starts with one (for the log line)."""
+    found = _NAMED_OPERATION.match(query) if isinstance(query, str) else None
+    return found.group(1) if found else None
+
+
+async def _disconnected(receive: Receive, body_read: asyncio.Event) -> None:
+    """Returns when the client has gone (`http.disconnect`), once the view has read the body."""
+    await body_read.wait()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _cancel(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 def _service_failure_status(response_data: Any) -> int | None:
@@ -128,16 +165,79 @@ class TowneGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope=scope, receive=receive)
+        body_read = asyncio.Event()
+
+        async def watched_receive() -> Message:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_read.set()
+            return message
+
+        if scope.get("method") != "POST":
+            body_read.set()  # the operation is in the query string: strawberry reads no body
+        request = Request(scope=scope, receive=watched_receive)
+        work = asyncio.ensure_future(self._respond(request))
+        gone = asyncio.ensure_future(_disconnected(receive, body_read))
         try:
-            response = await self.run(request)
+            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
+                await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        except TimeoutError:
+            await _cancel(work)
+            error = RequestTimeout(
+                f"the request took longer than {self.settings.request_timeout_ms} ms and was stopped; ask "
+                "for less (a mutation's unfinished transaction is rolled back: read before retrying it)"
+            )
+            log.warning("request stopped at its deadline (%s ms)", self.settings.request_timeout_ms)
+            response: Response = graphql_error_response(error, http_status(error))
+        else:
+            if not work.done():  # the client went away: stop the work, nobody reads the answer
+                await _cancel(work)
+                record = observe.current()
+                if record is not None:
+                    record.disconnected = True
+                return
+            response = work.result()
+        finally:
+            gone.cancel()
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        try:
+            return await self.run(request)
         except HTTPException as exc:
             # strawberry's own refusals of the envelope (method, content type, missing query, …)
             error: TowneError = (
                 MethodNotAllowed(str(exc.reason)) if exc.status_code == 405 else BadRequest(str(exc.reason))
             )
-            response = graphql_error_response(error, exc.status_code)
-        await response(scope, receive, send)
+            return graphql_error_response(error, exc.status_code)
+
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """Notes the caller and the operation name in the request's log record, then runs it."""
+        record = observe.current()
+        if record is not None:
+            caller = getattr(context, "caller", None)
+            record.user = getattr(caller, "subject", None)
+            record.request_id = getattr(context, "request_id", None)
+            if not isinstance(request_data, list):
+                record.operation = request_data.operation_name or _operation_name(request_data.query)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        processed = await super().process_result(request, result)
+        record = observe.current()
+        if record is not None and result.errors:
+            record.note_codes([str((e.extensions or {}).get("code", "INTERNAL")) for e in result.errors])
+        return processed
 
     def decode_json(self, data: str | bytes) -> object:
         """The body as JSON: strict UTF-8 (no UTF-16/32, no encoded surrogates), no NaN/Infinity, an object
@@ -339,4 +439,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
+    app.add_middleware(observe.RequestLog)  # outermost: sees every request and its final status
+    observe.count_statements(database.bind)
+    observe.configure_logging()
     return app

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
+from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from starlette.types import Message
 
-from db.database import Database
+from db.database import Database, StatementCounter
 from importer.run import ImportSummary
 from server.app import create_app
 from server.settings import Settings
@@ -158,3 +163,162 @@ async def test_a_database_restart_is_service_unavailable_then_serves_again(
     assert live_during.status_code == 200
     assert after.status_code == 200 and after.json() == before.json()
     assert ready_after.status_code == 200
+
+
+class Lines(logging.Handler):
+    """Collects the `towne.request` lines, rendered by the JSON formatter of `server.observe`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter("%(message)s"))
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+@pytest.fixture
+def request_log() -> Iterator[Lines]:
+    lines = Lines()
+    logger = logging.getLogger("towne.request")
+    logger.addHandler(lines)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(lines)
+
+
+async def test_one_json_line_per_request(db: Database, settings: Settings, request_log: Lines) -> None:
+    query = (
+        "query Page { sites(first: 3) { edges { node { siteNumber territories { territory { name } } } } } }"
+    )
+    async with client_of(db, settings) as client:
+        with StatementCounter(db.bind) as counter:
+            ok = await post(client, query)
+        bad = await post(client, "{ sites(first: -1) { totalCount } }")
+        live = await client.get("/healthz")
+    assert ok.status_code == 200 and "errors" not in ok.json()
+    assert bad.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    first, second, third = request_log.lines
+    assert first["request_id"] == ok.headers["x-request-id"]
+    assert first["user"] is None and first["operation"] == "Page" and first["status"] == 200
+    assert first["outcome"] == "ok" and first["sql_statements"] == counter.count > 0
+    assert isinstance(first["duration_ms"], float) and first["path"] == "/graphql"
+    assert second["outcome"] == "BAD_USER_INPUT" and second["operation"] is None
+    assert third == {**third, "path": "/healthz", "status": 200, "sql_statements": 0, "outcome": "ok"}
+    assert live.status_code == 200
+
+
+def _scope(body: bytes) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+    }
+
+
+@pytest.fixture
+async def starved(own_url: str) -> AsyncIterator[Database]:
+    """A database whose only connection is held by the test: a request waits for it (up to 30 s)."""
+    database = Database.from_url(own_url, pool_size=1, max_overflow=0, pool_timeout=30)
+    try:
+        async with database.read() as held:
+            await held.execute(text("SELECT 1"))
+            yield database
+    finally:
+        await database.dispose()
+
+
+async def test_a_client_that_leaves_stops_its_request(
+    starved: Database, settings: Settings, request_log: Lines
+) -> None:
+    app = create_app(settings, db=starved)
+    body = json.dumps({"query": SITE}).encode()
+    incoming: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.sleep(0.05)  # the client gives up while the request waits for a connection
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(app(_scope(body), receive, send), timeout=10)  # returns long before 30 s
+    assert sent == []  # nobody to answer
+    [line] = request_log.lines
+    assert line["outcome"] == "disconnected"
+
+
+async def test_a_request_beyond_its_deadline_is_request_timeout(
+    starved: Database, request_log: Lines
+) -> None:
+    settings = Settings.model_validate(
+        {"DATABASE_URL": "postgresql+asyncpg://unused/unused", "TOWNE_REQUEST_TIMEOUT_MS": 200}
+    )
+    async with client_of(starved, settings) as client:
+        response = await asyncio.wait_for(post(client, SITE), timeout=10)
+    assert response.status_code == 503 and codes(response) == ["REQUEST_TIMEOUT"]
+    assert request_log.lines[-1]["outcome"] == "REQUEST_TIMEOUT"
+
+
+async def test_large_responses_are_gzipped(db: Database, settings: Settings) -> None:
+    page = "{ sites(first: 100) { edges { node { siteNumber name } } } }"
+    async with client_of(db, settings) as client:
+        large = await client.post(
+            "/graphql", json={"query": page}, headers=headers(**{"accept-encoding": "gzip"})
+        )
+        small = await client.post(
+            "/graphql", json={"query": "{ __typename }"}, headers=headers(**{"accept-encoding": "gzip"})
+        )
+    assert (
+        large.headers.get("content-encoding") == "gzip" and len(large.json()["data"]["sites"]["edges"]) == 100
+    )
+    assert "content-encoding" not in small.headers
+
+
+PREFLIGHT = {"origin": "https://map.towne.example", "access-control-request-method": "POST"}
+
+
+async def test_cors_preflight_for_a_configured_origin(db: Database) -> None:
+    settings = Settings.model_validate(
+        {
+            "DATABASE_URL": "postgresql+asyncpg://unused/unused",
+            "TOWNE_CORS_ORIGINS": ["https://map.towne.example"],
+        }
+    )
+    async with client_of(db, settings) as client:
+        allowed = await client.options(
+            "/graphql", headers={**PREFLIGHT, "access-control-request-headers": "authorization, content-type"}
+        )
+        other = await client.options("/graphql", headers={**PREFLIGHT, "origin": "https://evil.example"})
+        simple = await client.post(
+            "/graphql", json={"query": "{ __typename }"}, headers=headers(origin=PREFLIGHT["origin"])
+        )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://map.towne.example"
+    assert "POST" in allowed.headers["access-control-allow-methods"]
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-origin" not in other.headers
+    assert simple.headers["access-control-allow-origin"] == "https://map.towne.example"
+
+
+async def test_without_configured_origins_there_is_no_cors(db: Database, settings: Settings) -> None:
+    async with client_of(db, settings) as client:
+        preflight = await client.options("/graphql", headers=PREFLIGHT)
+    assert (
+        preflight.status_code == 405
+        and preflight.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    )
+    assert "access-control-allow-origin" not in preflight.headers
