@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
 from db.database import Database
 from resolvers import statements as statement_service
@@ -47,6 +48,7 @@ from resolvers.validation import identifier
 from schema import build_schema
 from schema.problems import ERRORS, http_status
 from server import observe
+from server.persisted import Registry, with_document_id
 from server.settings import REPO_ROOT, Settings, normalise_url
 from server.web import graphiql_response, vendor_mount
 
@@ -157,7 +159,11 @@ def _service_failure_status(response_data: Any) -> int | None:
 
 class TowneGraphQL(GraphQL[Context, None]):
     def __init__(self, db: Database, settings: Settings) -> None:
-        super().__init__(build_schema(debug=settings.debug, settings=settings), graphql_ide="graphiql")
+        super().__init__(
+            build_schema(debug=settings.debug, settings=settings),
+            graphql_ide=None if settings.production else "graphiql",  # production: GET text/html is 404
+        )
+        self.persisted = Registry.load(settings.persisted_operations, only=settings.persisted_only)
         self.db = db
         self.settings = settings
 
@@ -207,9 +213,15 @@ class TowneGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             # strawberry's own refusals of the envelope (method, content type, missing query, …)
             error: TowneError = (
-                MethodNotAllowed(str(exc.reason)) if exc.status_code == 405 else BadRequest(str(exc.reason))
+                MethodNotAllowed(str(exc.reason))
+                if exc.status_code == 405
+                else NotFound("GraphiQL is off in production; POST operations to /graphql")
+                if exc.status_code == 404
+                else BadRequest(str(exc.reason))
             )
             return graphql_error_response(error, exc.status_code)
+        except TowneError as refused:  # a persisted operation refused while reading the envelope
+            return graphql_error_response(refused, http_status(refused))
 
     async def execute_operation(
         self,
@@ -239,7 +251,27 @@ class TowneGraphQL(GraphQL[Context, None]):
             record.note_codes([str((e.extensions or {}).get("code", "INTERNAL")) for e in result.errors])
         return processed
 
+    async def parse_http_body(self, request: Any) -> Any:
+        """The request's operation; a persisted operation's hash becomes its document (server/persisted.py)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            data.query = self.persisted.resolve(data.query, data.extensions)
+        return data
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        """A GET operation: `variables` and `extensions` as JSON objects, `documentId` as a persisted hash."""
+        data: dict[str, Any] = dict(params)
+        for key in ("variables", "extensions"):
+            if data.get(key):
+                data[key] = self._decode(data[key])
+        return with_document_id(data)
+
     def decode_json(self, data: str | bytes) -> object:
+        """A POST body (`_decode`), its `documentId` read as a persisted operation's hash."""
+        parsed = self._decode(data)
+        return with_document_id(parsed) if isinstance(parsed, dict) else parsed
+
+    def _decode(self, data: str | bytes) -> object:
         """The body as JSON: strict UTF-8 (no UTF-16/32, no encoded surrogates), no NaN/Infinity, an object
         (one operation per request) whose `operationName` is a GraphQL name or null."""
         try:
