@@ -179,3 +179,10 @@ def test_the_scalars_round_as_finance_reads_them() -> None:
     for bad in ("NaN", "Infinity", "1e", True, None):
         with pytest.raises(ValueError):
             parse_decimal(bad, "an amount")
+
+
+def test_every_code_is_in_the_documented_table() -> None:
+    from tests.conftest import REPO_ROOT
+
+    table = (REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert [code for code in ERRORS if f"| `{code}` |" not in table] == []
