@@ -222,6 +222,17 @@ class TowneGraphQL(GraphQL[Context, None]):
             return graphql_error_response(error, exc.status_code)
         except TowneError as refused:  # a persisted operation refused while reading the envelope
             return graphql_error_response(refused, http_status(refused))
+        except _TooLarge:
+            raise  # BodyLimit answers it
+        except Exception as exc:  # outside any resolver (building the context, …): never a bare 500
+            known = from_database(exc)
+            request_id = request_id_of(request)
+            if known is None:
+                log.exception("request failed outside the schema (request %s)", request_id)
+            error = known or Internal(request_id)
+            response = graphql_error_response(error, http_status(error))
+            response.headers["x-request-id"] = request_id
+            return response
 
     async def execute_operation(
         self,

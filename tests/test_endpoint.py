@@ -322,3 +322,19 @@ async def test_without_configured_origins_there_is_no_cors(db: Database, setting
         and preflight.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
     )
     assert "access-control-allow-origin" not in preflight.headers
+
+
+async def test_a_failure_outside_the_schema_is_internal_in_the_error_language(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.app import TowneGraphQL
+
+    async def broken(self: Any, request: Any, response: Any) -> Any:
+        raise RuntimeError("SELECT secret FROM /work/x.py")
+
+    monkeypatch.setattr(TowneGraphQL, "get_context", broken)
+    async with client_of(db, settings) as client:
+        response = await post(client, SITE)
+    assert response.status_code == 500 and codes(response) == ["INTERNAL"]
+    assert response.json()["errors"][0]["extensions"]["requestId"] == response.headers["x-request-id"]
+    assert "SELECT" not in response.text and "RuntimeError" not in response.text
