@@ -91,6 +91,12 @@ def test_ordinary_large_pages_are_within_the_default_cost(schema: Any) -> None:
     for query in (PAGE_OF_500, portfolio):
         assert document_cost(schema._schema, parse(query), None, {}) <= limit
     assert document_cost(schema._schema, parse(PINNING), None, {}) > 100 * limit
+    periods = [f"{year}-{month:02d}" for year in (2024, 2025) for month in range(1, 13)][:20]
+    previews = " ".join(
+        f'p{i}: billingPreview(servicePeriod: "{p}") {{ total }}' for i, p in enumerate(periods)
+    )
+    per_period = f"{{ sites(first: 500) {{ edges {{ node {{ {previews} }} }} }} }}"
+    assert document_cost(schema._schema, parse(per_period), None, {}) > limit  # a preview weighs 25
 
 
 def test_the_cost_of_a_connection_is_its_page() -> None:
