@@ -12,6 +12,8 @@ here, at the boundary, with the argument they came from (`bad_input`).
 
 from __future__ import annotations
 
+import errno
+import socket
 import uuid
 from typing import Any, ClassVar
 
@@ -248,6 +250,21 @@ _CONNECTION_LOST = (
 )
 
 
+# errnos of a network that does not get through (asyncio's "Multiple exceptions" is a plain OSError)
+_NETWORK_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETUNREACH,
+     errno.ETIMEDOUT, errno.EPIPE}
+)  # fmt: skip
+
+
+def _network_failure(cause: BaseException) -> bool:
+    """Connection refused, reset, unreachable, a connect timeout, a name that does not resolve; not any
+    other `OSError` (a missing file is a bug, INTERNAL)."""
+    return isinstance(cause, ConnectionError | TimeoutError | socket.gaierror) or (
+        type(cause) is OSError and cause.errno in _NETWORK_ERRNOS
+    )
+
+
 def _connection_lost(cause: BaseException) -> bool:
     if not type(cause).__module__.startswith("asyncpg"):
         return False
@@ -279,7 +296,7 @@ def from_database(error: BaseException) -> TowneError | None:
             (isinstance(sqlstate, str) and (sqlstate in _SERVER_GONE or sqlstate.startswith("08")))
             or (isinstance(cause, sqlalchemy_exc.DBAPIError) and cause.connection_invalidated)
             or _connection_lost(cause)
-            or isinstance(cause, OSError)  # connection refused, reset, unreachable, connect timeout
+            or _network_failure(cause)
         ):
             return Unavailable("the database is not reachable right now; retry in a moment")
         cause = getattr(cause, "orig", None) or cause.__cause__
