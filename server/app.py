@@ -160,7 +160,7 @@ def _service_failure_status(response_data: Any) -> int | None:
 class TowneGraphQL(GraphQL[Context, None]):
     def __init__(self, db: Database, settings: Settings) -> None:
         super().__init__(
-            build_schema(debug=settings.debug, settings=settings),
+            build_schema(debug=settings.debug and not settings.production, settings=settings),
             graphql_ide=None if settings.production else "graphiql",  # production: GET text/html is 404
         )
         self.persisted = Registry.load(settings.persisted_operations, only=settings.persisted_only)

@@ -107,3 +107,17 @@ def test_a_registry_whose_hash_is_not_its_document_is_refused_at_start(db: Datab
         create_app(production(path), db=db)
     path.write_text(json.dumps([SITE]), encoding="utf-8")  # a list of documents: hashes computed
     assert create_app(production(path), db=db) is not None
+
+
+async def test_debug_is_ignored_in_production(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from resolvers import sites
+
+    async def broken(ctx: Any, site_number: str) -> Any:
+        raise RuntimeError("relation customer_site does not exist")
+
+    monkeypatch.setattr(sites, "site_by_number", broken)
+    async with client_of(db, production(TOWNE_DEBUG=True)) as client:
+        response = await client.post("/graphql", json={"query": SITE}, headers=headers())
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "INTERNAL" and "exception" not in error["extensions"]
+    assert "customer_site" not in response.text
