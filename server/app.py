@@ -373,6 +373,20 @@ class _TooLarge(Exception):
     pass
 
 
+class Cors(CORSMiddleware):
+    """Starlette's CORS, its refused preflight (plain text) in the error language: a BAD_REQUEST body."""
+
+    def preflight_response(self, request_headers: Any) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = graphql_error_response(BadRequest(bytes(response.body).decode("utf-8", "replace")), 400)
+        for name in ("vary", "access-control-allow-methods", "access-control-max-age"):
+            if name in response.headers:
+                refused.headers[name] = response.headers[name]
+        return refused
+
+
 def create_app(
     settings: Settings, *, database_url: str | None = None, db: Database | None = None
 ) -> Starlette:
@@ -485,7 +499,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_bytes)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            Cors,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["authorization", "content-type", "x-request-id"],

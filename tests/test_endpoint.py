@@ -311,6 +311,7 @@ async def test_cors_preflight_for_a_configured_origin(db: Database) -> None:
     assert "POST" in allowed.headers["access-control-allow-methods"]
     assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
     assert "access-control-allow-origin" not in other.headers
+    assert other.status_code == 400 and other.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert simple.headers["access-control-allow-origin"] == "https://map.towne.example"
 
 
