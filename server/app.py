@@ -1,8 +1,10 @@
 """The Starlette application: `/graphql` (GraphiQL in the browser), `/healthz`, `/readyz`, the GL export.
 
-The request path: `BodyLimit` (413 above `TOWNE_MAX_BODY_BYTES`) → `TowneGraphQL` (a request that is not
-a GraphQL request is a 400 with a JSON GraphQL error and a code) → `get_context` (caller, database,
-loaders, request id) → the schema (`schema/`) → the service layer (`resolvers/`) → repositories (`db/`).
+The request path: `RequestLog` (one JSON line per request, server/observe.py) → CORS → GZip → `BodyLimit`
+(413 above `TOWNE_MAX_BODY_BYTES`) → `TowneGraphQL` (its work a task, cancelled at the deadline or when the
+client leaves; a request that is not a GraphQL request is a 400 with a JSON GraphQL error and a code) →
+`get_context` (caller, database, loaders, request id) → the schema (`schema/`) → the service layer
+(`resolvers/`) → repositories (`db/`).
 """
 
 from __future__ import annotations
@@ -130,18 +132,32 @@ def _operation_name(query: object) -> str | None:
 
 
 async def _disconnected(receive: Receive, body_read: asyncio.Event) -> None:
-    """Returns when the client has gone (`http.disconnect`), once the view has read the body."""
+    """Returns when the client has gone (`http.disconnect`, or the server's receive failing), once the view
+    has read the body."""
     await body_read.wait()
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
+    with contextlib.suppress(Exception):
+        while (await receive())["type"] != "http.disconnect":
+            pass
 
 
 async def _cancel(task: asyncio.Future[Any]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
+
+
+UNDEFINED_TABLE = "42P01"
+
+
+def _sqlstate_in(error: BaseException) -> str | None:
+    cause: BaseException | None = error
+    for _ in range(6):
+        if cause is None:
+            return None
+        if isinstance(getattr(cause, "sqlstate", None), str):
+            return str(cause.sqlstate)  # type: ignore[attr-defined]
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return None
 
 
 def _service_failure_status(response_data: Any) -> int | None:
@@ -428,6 +444,8 @@ def create_app(
                 current = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalars()
                 versions = set(current)
         except Exception as exc:
+            if _sqlstate_in(exc) == UNDEFINED_TABLE:  # it answers, but no migration ever ran
+                return problem_response(NotReady(f"the database has no migrations; the code needs {head}"))
             known = from_database(exc)
             if known is None:
                 log.warning("readyz: the database does not answer as expected", exc_info=True)

@@ -130,3 +130,13 @@ async def test_readyz_is_not_ready_behind_the_migrations_head(db: Database, sett
     async with _client(db, settings) as client:
         ready = await client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["code"] == "NOT_READY"
+
+
+async def test_readyz_is_not_ready_before_any_migration(db: Database, settings: Settings) -> None:
+    from sqlalchemy import text
+
+    async with db.transaction() as session:
+        await session.execute(text("DROP TABLE alembic_version"))
+    async with _client(db, settings) as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["code"] == "NOT_READY"
