@@ -68,21 +68,35 @@ class Database:
 
     @classmethod
     def from_url(
-        cls, url: str, *, echo: bool = False, pool_size: int = 10, lock_timeout_ms: int | None = None
+        cls,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        pool_timeout: float = 30.0,
+        lock_timeout_ms: int | None = None,
+        statement_timeout_ms: int | None = None,
     ) -> Database:
         """An engine over `url`; with `lock_timeout_ms`, a statement waiting longer for a lock fails
         (SQLSTATE 55P03, answered BUSY) instead of holding its connection, and a transaction left idle
-        for five minutes is ended by the server, so a wedged client cannot pin rows or the pool."""
+        for five minutes is ended by the server, so a wedged client cannot pin rows or the pool. With
+        `statement_timeout_ms` every statement ends after that long (57014, STATEMENT_TIMEOUT). A request
+        waiting more than `pool_timeout` seconds for a connection fails (`sqlalchemy.exc.TimeoutError`,
+        SERVICE_BUSY) instead of queueing for ever."""
         server_settings = (
             {"lock_timeout": str(lock_timeout_ms), "idle_in_transaction_session_timeout": "300000"}
             if lock_timeout_ms
             else {}
         )
+        if statement_timeout_ms:
+            server_settings["statement_timeout"] = str(statement_timeout_ms)
         engine = create_async_engine(
             url,
             echo=echo,
             pool_size=pool_size,
-            max_overflow=10,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
             pool_pre_ping=True,
             connect_args={"server_settings": server_settings},
         )

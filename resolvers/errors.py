@@ -12,8 +12,12 @@ here, at the boundary, with the argument they came from (`bad_input`).
 
 from __future__ import annotations
 
+import errno
+import socket
 import uuid
 from typing import Any, ClassVar
+
+import sqlalchemy.exc as sqlalchemy_exc
 
 
 class TowneError(Exception):
@@ -150,9 +154,87 @@ class Busy(TowneError):
 
 
 class Unavailable(TowneError):
-    """A part the service needs (the database) does not answer; nothing was done."""
+    """A part the service needs (the database) does not answer, or is restarting; retry in a moment."""
 
-    code = "UNAVAILABLE"
+    code = "SERVICE_UNAVAILABLE"
+
+
+class ServiceBusy(TowneError):
+    """Every database connection stayed in use longer than `TOWNE_POOL_TIMEOUT_S`; nothing was done,
+    retry in a moment."""
+
+    code = "SERVICE_BUSY"
+
+
+class NotReady(TowneError):
+    """The database answers but its schema is not at the migrations' head (`/readyz`)."""
+
+    code = "NOT_READY"
+
+
+class StatementTimeout(TowneError):
+    """A statement ran longer than `TOWNE_STATEMENT_TIMEOUT_MS` and was cancelled; nothing was written.
+    Ask for less (a smaller page, fewer sites)."""
+
+    code = "STATEMENT_TIMEOUT"
+
+
+class RequestTimeout(TowneError):
+    """The request ran longer than `TOWNE_REQUEST_TIMEOUT_MS` and was cancelled (an unfinished transaction
+    rolls back; one that had committed stays)."""
+
+    code = "REQUEST_TIMEOUT"
+
+
+# ----------------------------------------------------------- limits of a document (refused before it runs)
+
+
+class QueryTooDeep(TowneError):
+    """The document nests fields deeper than `TOWNE_MAX_DEPTH`."""
+
+    code = "QUERY_TOO_DEEP"
+
+
+class TooManyAliases(TowneError):
+    """The document has more aliases than `TOWNE_MAX_ALIASES`."""
+
+    code = "TOO_MANY_ALIASES"
+
+
+class TooManyTokens(TowneError):
+    """The document has more tokens than `TOWNE_MAX_TOKENS`."""
+
+    code = "TOO_MANY_TOKENS"
+
+
+class QueryTooCostly(TowneError):
+    """The document asks for more objects than `TOWNE_MAX_COST` (list sizes times nested selections)."""
+
+    code = "QUERY_TOO_COSTLY"
+
+
+class PageTooLarge(BadUserInput):
+    """A page size (`first`) above the field's maximum (stated in the argument's description)."""
+
+    code = "PAGE_TOO_LARGE"
+
+
+class IntrospectionDisabled(TowneError):
+    """Introspection is off in production (`TOWNE_ENV=production`)."""
+
+    code = "INTROSPECTION_DISABLED"
+
+
+class PersistedQueryNotFound(TowneError):
+    """The hash names no operation of the registry (`TOWNE_PERSISTED_OPERATIONS`)."""
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class PersistedQueryRequired(TowneError):
+    """With `TOWNE_PERSISTED_ONLY`, only operations of the registry run, named by their hash."""
+
+    code = "PERSISTED_QUERY_REQUIRED"
 
 
 class InvalidConfiguration(TowneError):
@@ -173,19 +255,65 @@ def all_error_classes() -> list[type[TowneError]]:
 
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
+QUERY_CANCELED = "57014"  # statement_timeout (or a cancel request)
+# the server is going away or not yet there: admin/crash shutdown, cannot connect now; class 08: connection
+_SERVER_GONE = ("57P01", "57P02", "57P03")
+_CONNECTION_LOST = (
+    "ConnectionDoesNotExistError",  # asyncpg: the connection was closed in the middle of an operation
+    "CannotConnectNowError",
+    "ConnectionFailureError",
+)
+
+
+# errnos of a network that does not get through (asyncio's "Multiple exceptions" is a plain OSError)
+_NETWORK_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETUNREACH,
+     errno.ETIMEDOUT, errno.EPIPE}
+)  # fmt: skip
+
+
+def _network_failure(cause: BaseException) -> bool:
+    """Connection refused, reset, unreachable, a connect timeout, a name that does not resolve; not any
+    other `OSError` (a missing file is a bug, INTERNAL)."""
+    return isinstance(cause, ConnectionError | TimeoutError | socket.gaierror) or (
+        type(cause) is OSError and cause.errno in _NETWORK_ERRNOS
+    )
+
+
+def _connection_lost(cause: BaseException) -> bool:
+    if not type(cause).__module__.startswith("asyncpg"):
+        return False
+    name = type(cause).__name__
+    return name in _CONNECTION_LOST or (name == "InterfaceError" and "connection is closed" in str(cause))
 
 
 def from_database(error: BaseException) -> TowneError | None:
     """A database failure a client can act on, as its error; None for any other (an internal one).
 
-    Reads the SQLSTATE through SQLAlchemy's and the driver's wrapping (`orig`, `__cause__`).
+    Reads the SQLSTATE through SQLAlchemy's and the driver's wrapping (`orig`, `__cause__`): a lock timeout
+    is BUSY, a statement timeout STATEMENT_TIMEOUT, no free connection in the pool SERVICE_BUSY, a database
+    that cannot be reached, shuts down or dropped the connection SERVICE_UNAVAILABLE.
     """
     cause: BaseException | None = error
-    for _ in range(4):
+    for _ in range(6):
         if cause is None:
             break
-        if getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        sqlstate = getattr(cause, "sqlstate", None)
+        if sqlstate == LOCK_NOT_AVAILABLE:
             return Busy("the statement is being changed by another request; retry in a moment")
+        if sqlstate == QUERY_CANCELED:
+            return StatementTimeout(
+                "the request took too long in the database and was cancelled; ask for less"
+            )
+        if isinstance(cause, sqlalchemy_exc.TimeoutError):  # the pool's, not the builtin
+            return ServiceBusy("the service is busy: no database connection became free; retry in a moment")
+        if (
+            (isinstance(sqlstate, str) and (sqlstate in _SERVER_GONE or sqlstate.startswith("08")))
+            or (isinstance(cause, sqlalchemy_exc.DBAPIError) and cause.connection_invalidated)
+            or _connection_lost(cause)
+            or _network_failure(cause)
+        ):
+            return Unavailable("the database is not reachable right now; retry in a moment")
         cause = getattr(cause, "orig", None) or cause.__cause__
     return None
 

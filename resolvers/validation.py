@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import billing
 from billing.money import round2
-from resolvers.errors import BadUserInput
+from resolvers.errors import BadUserInput, PageTooLarge
 
 # Free text that is stored or searched (titles, descriptions, search strings): a limit a person can see.
 TITLE_MAX = 200
@@ -136,7 +136,10 @@ def as_of(value: dt.datetime | None, *, argument: str = "asOf") -> dt.datetime |
 
 
 def page_size(value: int, *, argument: str = "first", maximum: int) -> int:
-    if not 0 <= value <= maximum:
+    """`value` when 0 ≤ value ≤ maximum; BAD_USER_INPUT below 0, PAGE_TOO_LARGE above `maximum`."""
+    if value > maximum:
+        raise PageTooLarge(f"{argument} must be between 0 and {maximum}, got {value}", argument=argument)
+    if value < 0:
         raise BadUserInput(f"{argument} must be between 0 and {maximum}, got {value}", argument=argument)
     return value
 

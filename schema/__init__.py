@@ -24,10 +24,12 @@ from schema.access import CallerRequired
 from schema.billing import BillingRoot
 from schema.errors import ErrorLanguage
 from schema.guard import guard_arguments
+from schema.limits import limit_extensions
 from schema.scalars import SCALARS
 from schema.sites import SiteRoot
 from schema.statements import StatementMutations, StatementRoot
 from schema.territories import TerritoryRoot
+from server.settings import Settings
 
 Query = merge_types("Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot))
 Mutation = merge_types("Mutation", (StatementMutations,))
@@ -46,12 +48,24 @@ class TowneSchema(strawberry.Schema):
         """Errors are logged once, translated, by `ErrorLanguage` (not with strawberry's traceback per error)."""
 
 
-def build_schema(*, debug: bool = False) -> strawberry.Schema:
-    """The schema with the error language (masking unless `debug`) and the argument guard attached."""
+def build_schema(*, debug: bool = False, settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the error language (masking unless `debug`), the argument guard and the limits of
+    `settings` (their defaults without): depth, aliases, tokens, cost, and no introspection in production."""
+    limits = settings if settings is not None else Settings.model_construct()  # the defaults, not the env
     schema = TowneSchema(
         query=Query,
         mutation=Mutation,
-        extensions=[lambda: ErrorLanguage(debug=debug), CallerRequired],
+        extensions=[
+            lambda: ErrorLanguage(debug=debug),
+            *limit_extensions(
+                max_depth=limits.max_depth,
+                max_aliases=limits.max_aliases,
+                max_tokens=limits.max_tokens,
+                max_cost=limits.max_cost,
+                introspection=not limits.production,
+            ),
+            CallerRequired,
+        ],
         config=StrawberryConfig(scalar_map=SCALARS),
     )
     guard_arguments(schema)

@@ -117,6 +117,18 @@ ERRORS: dict[str, ErrorSpec] = {
     errors.InvalidConfiguration.code: ErrorSpec(InvalidConfigurationProblem, 422),
     errors.Busy.code: ErrorSpec(None, 503),
     errors.Unavailable.code: ErrorSpec(None, 503),
+    errors.ServiceBusy.code: ErrorSpec(None, 503),
+    errors.NotReady.code: ErrorSpec(None, 503),
+    errors.StatementTimeout.code: ErrorSpec(None, 503),
+    errors.RequestTimeout.code: ErrorSpec(None, 503),
+    errors.QueryTooDeep.code: ErrorSpec(None, 400),
+    errors.TooManyAliases.code: ErrorSpec(None, 400),
+    errors.TooManyTokens.code: ErrorSpec(None, 400),
+    errors.QueryTooCostly.code: ErrorSpec(None, 400),
+    errors.PageTooLarge.code: ErrorSpec(None, 400),
+    errors.IntrospectionDisabled.code: ErrorSpec(None, 400),
+    errors.PersistedQueryNotFound.code: ErrorSpec(None, 400),
+    errors.PersistedQueryRequired.code: ErrorSpec(None, 400),
 }
 
 # GraphQL's own failures, before any resolver runs (they have no `TowneError` class).

@@ -1,12 +1,15 @@
-"""The Starlette application: `/graphql` (GraphiQL in the browser), `/health`, the GL export download.
+"""The Starlette application: `/graphql` (GraphiQL in the browser), `/healthz`, `/readyz`, the GL export.
 
-The request path: `BodyLimit` (413 above `TOWNE_MAX_BODY_BYTES`) → `TowneGraphQL` (a request that is not
-a GraphQL request is a 400 with a JSON GraphQL error and a code) → `get_context` (caller, database,
-loaders, request id) → the schema (`schema/`) → the service layer (`resolvers/`) → repositories (`db/`).
+The request path: `RequestLog` (one JSON line per request, server/observe.py) → CORS → GZip → `BodyLimit`
+(413 above `TOWNE_MAX_BODY_BYTES`) → `TowneGraphQL` (its work a task, cancelled at the deadline or when the
+client leaves; a request that is not a GraphQL request is a 400 with a JSON GraphQL error and a code) →
+`get_context` (caller, database, loaders, request id) → the schema (`schema/`) → the service layer
+(`resolvers/`) → repositories (`db/`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -16,13 +19,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cross_web import HTTPException
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
 from db.database import Database, RequestDatabase
 from resolvers import statements as statement_service
@@ -32,7 +39,9 @@ from resolvers.errors import (
     Internal,
     MethodNotAllowed,
     NotFound,
+    NotReady,
     PayloadTooLarge,
+    RequestTimeout,
     TowneError,
     Unauthenticated,
     Unavailable,
@@ -40,14 +49,27 @@ from resolvers.errors import (
 )
 from resolvers.validation import identifier
 from schema import build_schema
-from schema.problems import http_status
-from server.settings import Settings, app_database_url
+from schema.problems import ERRORS, http_status
+from server import observe
+from server.persisted import Registry, with_document_id
+from server.settings import REPO_ROOT, Settings, app_database_url
 from server.tokens import TokenVerifier
 from server.web import graphiql_response, vendor_mount
 
 log = logging.getLogger("towne.http")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,199}")  # a GraphQL Name
+
+
+def migrations_head() -> str:
+    """The head revision of `migrations/` (what `/readyz` expects the database at)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(Config(str(REPO_ROOT / "alembic.ini"))).get_current_head()
+    if head is None:
+        raise RuntimeError("migrations/ has no head revision")
+    return head
 
 
 def request_id_of(request: Request) -> str:
@@ -64,8 +86,15 @@ class AsciiJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
+def _note(error: TowneError) -> None:
+    record = observe.current()
+    if record is not None:
+        record.note_codes([error.code])
+
+
 def problem_response(error: TowneError, *, request_id: str | None = None) -> JSONResponse:
     """A REST problem body `{"code", "message", …}` with the status of the error table."""
+    _note(error)
     headers = {"x-request-id": request_id} if request_id else {}
     headers.update(_unauthenticated_headers(error))
     return AsciiJSONResponse(
@@ -77,6 +106,7 @@ def graphql_error_response(
     error: TowneError, status: int, *, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     """A GraphQL-shaped error body for a request that never reached execution."""
+    _note(error)
     return AsciiJSONResponse(
         {"errors": [{"message": error.message, "extensions": error.as_extensions()}]}, status, headers=headers
     )
@@ -115,9 +145,64 @@ def _unauthenticated_headers(error: TowneError) -> dict[str, str]:
     return {"www-authenticate": 'Bearer realm="towne-graph"'} if isinstance(error, Unauthenticated) else {}
 
 
+_NAMED_OPERATION = re.compile(r"\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]{0,199})")
+
+
+def _operation_name(query: object) -> str | None:
+    """The name of a document's first operation when it starts with one (for the log line)."""
+    found = _NAMED_OPERATION.match(query) if isinstance(query, str) else None
+    return found.group(1) if found else None
+
+
+async def _disconnected(receive: Receive, body_read: asyncio.Event) -> None:
+    """Returns when the client has gone (`http.disconnect`, or the server's receive failing), once the view
+    has read the body."""
+    await body_read.wait()
+    with contextlib.suppress(Exception):
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+
+async def _cancel(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+
+
+UNDEFINED_TABLE = "42P01"
+
+
+def _sqlstate_in(error: BaseException) -> str | None:
+    cause: BaseException | None = error
+    for _ in range(6):
+        if cause is None:
+            return None
+        if isinstance(getattr(cause, "sqlstate", None), str):
+            return str(cause.sqlstate)  # type: ignore[attr-defined]
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return None
+
+
+def _service_failure_status(response_data: Any) -> int | None:
+    if not isinstance(response_data, dict):
+        return None
+    data = response_data.get("data")
+    if data is not None and not (isinstance(data, dict) and all(v is None for v in data.values())):
+        return None
+    codes = {(e.get("extensions") or {}).get("code") for e in response_data.get("errors") or ()}
+    statuses = {ERRORS[c].http_status for c in codes if c in ERRORS and c != Internal.code}
+    if len(codes) == 1 and statuses and min(statuses) >= 500:
+        return statuses.pop()
+    return None
+
+
 class TowneGraphQL(GraphQL[Context, None]):
     def __init__(self, db: Database, settings: Settings, verifier: TokenVerifier) -> None:
-        super().__init__(build_schema(debug=settings.debug), graphql_ide="graphiql")
+        super().__init__(
+            build_schema(debug=settings.debug and not settings.production, settings=settings),
+            graphql_ide=None if settings.production else "graphiql",  # production: GET text/html is 404
+        )
+        self.persisted = Registry.load(settings.persisted_operations, only=settings.persisted_only)
         self.db = db
         self.settings = settings
         self.verifier = verifier
@@ -126,31 +211,130 @@ class TowneGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope=scope, receive=receive)
+        body_read = asyncio.Event()
+
+        async def watched_receive() -> Message:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_read.set()
+            return message
+
+        if scope.get("method") != "POST":
+            body_read.set()  # the operation is in the query string: strawberry reads no body
+        request = Request(scope=scope, receive=watched_receive)
+        work = asyncio.ensure_future(self._respond(request))
+        gone = asyncio.ensure_future(_disconnected(receive, body_read))
         try:
-            response = await self.run(request)
+            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
+                await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        except TimeoutError:
+            await _cancel(work)
+            error = RequestTimeout(
+                f"the request took longer than {self.settings.request_timeout_ms} ms and was stopped; ask "
+                "for less (a mutation's unfinished transaction is rolled back: read before retrying it)"
+            )
+            log.warning("request stopped at its deadline (%s ms)", self.settings.request_timeout_ms)
+            response: Response = graphql_error_response(error, http_status(error))
+        else:
+            if not work.done():  # the client went away: stop the work, nobody reads the answer
+                await _cancel(work)
+                record = observe.current()
+                if record is not None:
+                    record.disconnected = True
+                return
+            response = work.result()
+        finally:
+            gone.cancel()
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        try:
+            if request.method == "POST" and not request.headers.get("content-type", "").startswith(
+                "multipart/"
+            ):
+                # read (and cache) the body before the caller is identified: a request waiting for a
+                # connection must still notice its client leaving (`_disconnected` waits for the body)
+                await request.body()
+            return await self.run(request)
         except HTTPException as exc:
             # strawberry's own refusals of the envelope (method, content type, missing query, …)
             error: TowneError = (
-                MethodNotAllowed(str(exc.reason)) if exc.status_code == 405 else BadRequest(str(exc.reason))
+                MethodNotAllowed(str(exc.reason))
+                if exc.status_code == 405
+                else NotFound("GraphiQL is off in production; POST operations to /graphql")
+                if exc.status_code == 404
+                else BadRequest(str(exc.reason))
             )
-            response = graphql_error_response(error, exc.status_code)
-        except TowneError as error:  # from get_context: the token, or the database behind it
-            response = graphql_error_response(
-                error, http_status(error), headers=_unauthenticated_headers(error)
+            return graphql_error_response(error, exc.status_code)
+        except TowneError as refused:  # the bearer token (get_context), or a persisted operation refused
+            return graphql_error_response(
+                refused, http_status(refused), headers=_unauthenticated_headers(refused)
             )
-        except Exception as exc:
-            known = from_database(exc)  # the database behind the caller's identification
+        except _TooLarge:
+            raise  # BodyLimit answers it
+        except Exception as exc:  # outside any resolver (building the context, …): never a bare 500
+            known = from_database(exc)
+            request_id = request_id_of(request)
             if known is None:
-                raise
-            response = graphql_error_response(known, http_status(known))
-        finally:
+                log.exception("request failed outside the schema (request %s)", request_id)
+            error = known or Internal(request_id)
+            response = graphql_error_response(error, http_status(error))
+            response.headers["x-request-id"] = request_id
+            return response
+        finally:  # also when cancelled (deadline, disconnect): the read transaction ends with the request
             door = getattr(request.state, "towne_door", None)
             if door is not None:
                 await door.close()
-        await response(scope, receive, send)
+
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """Notes the caller and the operation name in the request's log record, then runs it."""
+        record = observe.current()
+        if record is not None:
+            caller = getattr(context, "caller", None)
+            record.user = getattr(caller, "subject", None)
+            record.request_id = getattr(context, "request_id", None)
+            if not isinstance(request_data, list):
+                record.operation = request_data.operation_name or _operation_name(request_data.query)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        processed = await super().process_result(request, result)
+        record = observe.current()
+        if record is not None and result.errors:
+            record.note_codes([str((e.extensions or {}).get("code", "INTERNAL")) for e in result.errors])
+        return processed
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """The request's operation; a persisted operation's hash becomes its document (server/persisted.py)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            data.query = self.persisted.resolve(data.query, data.extensions)
+        return data
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        """A GET operation: `variables` and `extensions` as JSON objects, `documentId` as a persisted hash."""
+        data: dict[str, Any] = dict(params)
+        for key in ("variables", "extensions"):
+            if data.get(key):
+                data[key] = self._decode(data[key])
+        return with_document_id(data)
 
     def decode_json(self, data: str | bytes) -> object:
+        """A POST body (`_decode`), its `documentId` read as a persisted operation's hash."""
+        parsed = self._decode(data)
+        return with_document_id(parsed) if isinstance(parsed, dict) else parsed
+
+    def _decode(self, data: str | bytes) -> object:
         """The body as JSON: strict UTF-8 (no UTF-16/32, no encoded surrogates), no NaN/Infinity, an object
         (one operation per request) whose `operationName` is a GraphQL name or null."""
         try:
@@ -185,6 +369,15 @@ class TowneGraphQL(GraphQL[Context, None]):
         return Context(
             db=door, settings=self.settings, caller=caller, request_id=request_id, response=response
         )
+
+    def create_response(self, response_data: Any, sub_response: Any) -> Response:
+        """A result with no data (or only nulls) whose every error is the service's own failure (database unreachable,
+        busy, timed out) carries that error's HTTP status (503), so load balancers and retries see it."""
+        response = super().create_response(response_data, sub_response)
+        status = _service_failure_status(response_data)
+        if status is not None:
+            response.status_code = status
+        return response
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_response()  # assets from /static/vendor (web/vendor), not a CDN
@@ -237,6 +430,20 @@ class _TooLarge(Exception):
     pass
 
 
+class Cors(CORSMiddleware):
+    """Starlette's CORS, its refused preflight (plain text) in the error language: a BAD_REQUEST body."""
+
+    def preflight_response(self, request_headers: Any) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = graphql_error_response(BadRequest(bytes(response.body).decode("utf-8", "replace")), 400)
+        for name in ("vary", "access-control-allow-methods", "access-control-max-age"):
+            if name in response.headers:
+                refused.headers[name] = response.headers[name]
+        return refused
+
+
 def create_app(
     settings: Settings, *, database_url: str | None = None, db: Database | None = None
 ) -> Starlette:
@@ -251,26 +458,48 @@ def create_app(
             )
         # the application role: row-level security applies to it (docs/security.md)
         db = Database.from_url(
-            app_database_url(settings, url), echo=settings.sql_echo, lock_timeout_ms=settings.lock_timeout_ms
+            app_database_url(settings, url),
+            echo=settings.sql_echo,
+            lock_timeout_ms=settings.lock_timeout_ms,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            pool_size=settings.pool_size,
+            max_overflow=settings.pool_max_overflow,
+            pool_timeout=settings.pool_timeout_s,
         )
         owned = True
     else:
         owned = False
     database = db
-    verifier = TokenVerifier(settings)
+    verifier = TokenVerifier(settings, allow_generated_secret=not settings.production)
     graphql = TowneGraphQL(database, settings, verifier)
 
-    async def health(request: Request) -> Response:
-        """200 `{"status": "ok"}` when the database answers, else 503 with the error language."""
+    head = migrations_head()
+
+    async def healthz(request: Request) -> Response:
+        """200 while the process serves; never touches the database (a liveness probe)."""
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """200 `{"status": "ok", "migration": …}` when the database answers and its schema is at the
+        migrations' head; else 503 with `SERVICE_UNAVAILABLE` or `NOT_READY` (a readiness probe)."""
         try:
             async with database.read() as session:
-                from sqlalchemy import text
-
-                await session.execute(text("SELECT 1"))
-        except Exception:
-            log.warning("health: the database does not answer", exc_info=True)
-            return problem_response(Unavailable("the database does not answer"))
-        return JSONResponse({"status": "ok"})
+                current = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+                versions = set(current)
+        except Exception as exc:
+            if _sqlstate_in(exc) == UNDEFINED_TABLE:  # it answers, but no migration ever ran
+                return problem_response(NotReady(f"the database has no migrations; the code needs {head}"))
+            known = from_database(exc)
+            if known is None:
+                log.warning("readyz: the database does not answer as expected", exc_info=True)
+            return problem_response(
+                known if isinstance(known, Unavailable) else Unavailable("the database does not answer")
+            )
+        if versions != {head}:
+            return problem_response(
+                NotReady(f"the database schema is at {sorted(versions) or 'nothing'}, the code needs {head}")
+            )
+        return JSONResponse({"status": "ok", "migration": head})
 
     async def gl_export(request: Request) -> Response:
         """`GET /statements/{id}/gl-export.csv`: the Great Plains journal (§3.8) of a Sent version; the id of
@@ -326,11 +555,26 @@ def create_app(
         exception_handlers={StarletteHTTPException: http_error},
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/health", health),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/health", readyz),  # the earlier name of /readyz
             Route("/statements/{statement_id}/gl-export.csv", gl_export),
             vendor_mount(),
         ],
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            Cors,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
+    app.add_middleware(observe.RequestLog)  # outermost: sees every request and its final status
+    observe.count_statements(database.bind)
+    observe.configure_logging()
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,37 @@ class Settings(BaseSettings):
     # clock skew tolerated on exp/nbf/iat, seconds
     jwt_leeway_s: int = Field(default=30, alias="TOWNE_JWT_LEEWAY_S", ge=0, le=300)
     secrets_dir: Path = Field(default=REPO_ROOT / ".data", alias="TOWNE_SECRETS_DIR")
+
+    # ---- Limits and operations (docs/architecture.md "Limits and operations settings") ------------------
+    # GraphQL documents: deeper, more aliased, longer or costlier documents are refused before anything runs.
+    max_depth: int = Field(default=12, alias="TOWNE_MAX_DEPTH", gt=0)
+    max_aliases: int = Field(default=50, alias="TOWNE_MAX_ALIASES", ge=0)
+    max_tokens: int = Field(default=15_000, alias="TOWNE_MAX_TOKENS", gt=0)
+    # the estimated number of objects a document may ask for: list sizes (`first`, else the field's default)
+    # multiplied through the nesting (schema/limits.py)
+    max_cost: int = Field(default=200_000, alias="TOWNE_MAX_COST", gt=0)
+    # every SQL statement of the application ends after this long (SQLSTATE 57014, STATEMENT_TIMEOUT); 0: never
+    statement_timeout_ms: int = Field(default=15_000, alias="TOWNE_STATEMENT_TIMEOUT_MS", ge=0)
+    # a request still running after this long is cancelled and answered REQUEST_TIMEOUT
+    request_timeout_ms: int = Field(default=30_000, alias="TOWNE_REQUEST_TIMEOUT_MS", gt=0)
+    # connections of the pool; a request waiting longer than `pool_timeout_s` for one is SERVICE_BUSY
+    pool_size: int = Field(default=10, alias="TOWNE_POOL_SIZE", gt=0)
+    pool_max_overflow: int = Field(default=10, alias="TOWNE_POOL_MAX_OVERFLOW", ge=0)
+    pool_timeout_s: float = Field(default=2.0, alias="TOWNE_POOL_TIMEOUT_S", gt=0)
+    # production: no introspection, no GraphiQL (and the deployment's own settings for everything else)
+    env: Literal["development", "production"] = Field(default="development", alias="TOWNE_ENV")
+    # a JSON object {"<sha256 of the document, hex>": "<document>"}; operations may name one by its hash
+    persisted_operations: Path | None = Field(default=None, alias="TOWNE_PERSISTED_OPERATIONS")
+    # only operations of the registry run (by hash); any other document is PERSISTED_QUERY_REQUIRED
+    persisted_only: bool = Field(default=False, alias="TOWNE_PERSISTED_ONLY")
+    # origins allowed to call the API from a browser (CORS), e.g. ["https://map.towne.example"]; none by default
+    cors_origins: list[str] = Field(default_factory=list, alias="TOWNE_CORS_ORIGINS")
+    # responses at least this many bytes are gzip-compressed for clients that accept it
+    gzip_minimum_bytes: int = Field(default=1_000, alias="TOWNE_GZIP_MINIMUM_BYTES", gt=0)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
 
 def normalise_url(url: str) -> str:

@@ -34,13 +34,16 @@ SECRET_FILE = "jwt-secret"
 
 def development_secret(settings: Settings, *, create: bool = True) -> str:
     """`TOWNE_JWT_SECRET`, else the secret in `<secrets_dir>/jwt-secret`, generated when missing (and
-    `create`). Raises `Unauthenticated` when there is none to read."""
+    `create`). Raises `ValueError` when there is none to read (a configuration error, at startup)."""
     if settings.jwt_secret:
         return settings.jwt_secret
     path = settings.secrets_dir / SECRET_FILE
     if not path.exists():
         if not create:
-            raise Unauthenticated("the server has no token secret configured (TOWNE_JWT_SECRET)")
+            raise ValueError(
+                "no token key configured: set TOWNE_JWT_PUBLIC_KEY or TOWNE_JWT_JWKS_FILE (RS256), or "
+                "TOWNE_JWT_SECRET (HS256); production never generates a secret"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         try:  # O_EXCL: two processes starting together agree on one secret
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -51,7 +54,7 @@ def development_secret(settings: Settings, *, create: bool = True) -> str:
                 handle.write(secrets.token_urlsafe(48))
     secret = path.read_text().strip()
     if len(secret) < 32:
-        raise Unauthenticated(f"the token secret in {path.name} is too short; delete it to make a new one")
+        raise ValueError(f"the token secret in {path} is too short; delete it to make a new one")
     return secret
 
 

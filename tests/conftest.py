@@ -192,6 +192,7 @@ def settings() -> Settings:
 
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
+TEST_SETTINGS = Settings(DATABASE_URL="postgresql+asyncpg://unused/unused", TOWNE_JWT_SECRET=TEST_JWT_SECRET)
 
 
 def bearer(settings: Settings, subject: str = ADMIN, **claims: Any) -> dict[str, str]:

@@ -179,3 +179,26 @@ def test_the_scalars_round_as_finance_reads_them() -> None:
     for bad in ("NaN", "Infinity", "1e", True, None):
         with pytest.raises(ValueError):
             parse_decimal(bad, "an amount")
+
+
+def test_every_code_is_in_the_documented_table() -> None:
+    from tests.conftest import REPO_ROOT
+
+    table = (REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert [code for code in ERRORS if f"| `{code}` |" not in table] == []
+
+
+def test_database_failures_are_coded_and_other_os_errors_are_not() -> None:
+    import asyncpg
+    import sqlalchemy.exc
+
+    refused = OSError(111, "Multiple exceptions: [Errno 111] Connect call failed ('127.0.0.1', 9)")
+    assert isinstance(errors.from_database(refused), errors.Unavailable)
+    assert isinstance(errors.from_database(ConnectionRefusedError(111, "refused")), errors.Unavailable)
+    assert isinstance(errors.from_database(asyncpg.exceptions.AdminShutdownError("bye")), errors.Unavailable)
+    assert isinstance(errors.from_database(asyncpg.CannotConnectNowError("starting")), errors.Unavailable)
+    assert isinstance(errors.from_database(asyncpg.ConnectionDoesNotExistError("gone")), errors.Unavailable)
+    assert isinstance(errors.from_database(sqlalchemy.exc.TimeoutError("pool")), errors.ServiceBusy)
+    assert isinstance(errors.from_database(asyncpg.QueryCanceledError("timeout")), errors.StatementTimeout)
+    assert errors.from_database(FileNotFoundError(2, "no such file")) is None
+    assert errors.from_database(asyncpg.InterfaceError("another operation is in progress")) is None

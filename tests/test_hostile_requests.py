@@ -486,6 +486,9 @@ METHODS = [
         method_not_allowed(),
     ),
     case("OPTIONS-graphql", Req(method="OPTIONS", headers=()), method_not_allowed()),
+    case("GET-healthz", Req(method="GET", path="/healthz", headers=()), ok()),
+    case("GET-readyz", Req(method="GET", path="/readyz", headers=()), ok()),
+    case("POST-readyz", Req(method="POST", path="/readyz", payload={}), rest(405, "METHOD_NOT_ALLOWED")),
     case("GET-health", Req(method="GET", path="/health", headers=()), ok()),
     case("HEAD-health", Req(method="HEAD", path="/health", headers=()), Expect(status=200)),
     case(
@@ -609,6 +612,54 @@ PARSE_AND_VALIDATION = [
         "input-variable-unknown-field",
         q("query ($f: SiteFilter) { sites(filter: $f) { totalCount } }", {"f": {"nope": 1}}),
         bad_input(in_message="$f"),
+    ),
+]
+
+
+# the limits of schema/limits.py (defaults), and persisted-operation envelopes without a registry
+PINNING = (
+    '{ territoryLayer(code: "regions") { territories { sites(first: 500) { edges { node { territories {'
+    " territory { sites(first: 500) { edges { node { siteNumber } } } } } } } } } } }"
+)
+DEEP = '{ site(siteNumber: "0349") { ' + "territories { layer { " * 7 + "code" + " } }" * 7 + " } }"
+PARSE_AND_VALIDATION += [
+    case("limit-cost-pinning-query", q(PINNING), Expect(code="QUERY_TOO_COSTLY")),
+    case(
+        "limit-cost-by-variable",
+        q(
+            "query ($f: Int!) { sites(first: $f) { edges { node { territories { territory {"
+            " sites(first: $f) { edges { node { siteNumber } } } } } } } } }",
+            {"f": 500},
+        ),
+        Expect(code="QUERY_TOO_COSTLY"),
+    ),
+    case(
+        "limit-1000-aliases-of-billingPreview",
+        q(
+            '{ site(siteNumber: "0349") { '
+            + " ".join(f'a{i}: billingPreview(servicePeriod: "{PERIOD}") {{ total }}' for i in range(1000))
+            + " } }"
+        ),
+        Expect(code="TOO_MANY_ALIASES"),
+    ),
+    case("limit-depth", q(DEEP), Expect(code="QUERY_TOO_DEEP")),
+    case("limit-tokens", q("{ " + "__typename " * 20_000 + "}"), Expect(code="TOO_MANY_TOKENS")),
+    case(
+        "persisted-unknown-hash",
+        q("{ __typename }", extensions={"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}),
+        bad_request(),
+    ),
+    case(
+        "persisted-hash-only-unknown",
+        Req(payload={"extensions": {"persistedQuery": {"sha256Hash": "0" * 64}}}),
+        Expect(status=400, code="PERSISTED_QUERY_NOT_FOUND"),
+    ),
+    case("persisted-hash-not-hex", Req(payload={"documentId": "sha256:nope"}), bad_request()),
+    case("persisted-hash-a-number", Req(payload={"documentId": 5}), bad_request()),
+    case(
+        "persisted-extension-a-string",
+        Req(payload={"query": "{ __typename }", "extensions": {"persistedQuery": "x"}}),
+        bad_request(),
     ),
 ]
 
@@ -1200,11 +1251,12 @@ def _numbers() -> Iterator[Case]:
             bad_input(in_message="$t"),
         )
     for first in (-1, 501, 10**9, 2**31 - 1):
-        yield case(f"sites-first-{first}", q(FIRST_VAR, {"f": first}), bad_input("first"))
+        refused = bad_input("first") if first < 0 else Expect(code="PAGE_TOO_LARGE", argument="first")
+        yield case(f"sites-first-{first}", q(FIRST_VAR, {"f": first}), refused)
         yield case(
             f"statements-first-{first}",
             q("query ($f: Int!) { statements(first: $f) { totalCount } }", {"f": first}),
-            bad_input("first"),
+            refused,
         )
         yield case(
             f"territory-sites-first-{first}",
@@ -1212,12 +1264,12 @@ def _numbers() -> Iterator[Case]:
                 'query ($f: Int!) { territory(layer: "districts", code: "orlando") { sites(first: $f) { totalCount } } }',
                 {"f": first},
             ),
-            bad_input("first"),
+            refused,
         )
     yield case(
         "billingPreviews-first-1001",
         q(f'{{ billingPreviews(servicePeriod: "{PERIOD}", first: 1001) {{ site {{ name }} }} }}'),
-        bad_input("first"),
+        Expect(code="PAGE_TOO_LARGE", argument="first"),
     )
     yield case(
         "billingPreviews-first-minus-1",

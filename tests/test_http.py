@@ -1,4 +1,4 @@
-"""The ASGI app end to end: /graphql over HTTP (GraphiQL in the browser), /health."""
+"""The ASGI app end to end: /graphql over HTTP (GraphiQL in the browser), /healthz and /readyz."""
 
 from __future__ import annotations
 
@@ -41,11 +41,17 @@ async def test_masked_internal_errors_keep_user_errors(db: Database, settings: S
 
 
 async def test_graphiql_and_health(db: Database, settings: Settings) -> None:
+    from server.app import migrations_head
+
     async with _client(db, settings) as client:
         page = await client.get("/graphql", headers={"accept": "text/html"})
-        health = await client.get("/health")
+        live = await client.get("/healthz")
+        ready = await client.get("/readyz")
+        alias = await client.get("/health")
     assert page.status_code == 200 and "graphiql" in page.text.lower()
-    assert health.json() == {"status": "ok"}
+    assert live.status_code == 200 and live.json() == {"status": "ok"}
+    assert ready.status_code == 200 and ready.json() == {"status": "ok", "migration": migrations_head()}
+    assert alias.json() == ready.json()
 
 
 async def test_gl_export_download(db: Database, settings: Settings) -> None:
@@ -99,11 +105,37 @@ async def test_gl_export_of_a_replaced_version_names_the_current_one(
     assert body["code"] == "STATEMENT_REPLACED" and body["currentVersionId"] == str(second.version_id)
 
 
-async def test_health_says_unavailable_in_the_error_language(settings: Settings) -> None:
+async def test_readyz_says_unavailable_in_the_error_language(settings: Settings) -> None:
     unreachable = Database.from_url("postgresql+asyncpg://towne@127.0.0.1:9/none")
     try:
         async with _client(unreachable, settings) as client:
-            response = await client.get("/health")
+            ready = await client.get("/readyz")
+            live = await client.get("/healthz")
+            query = await client.post("/graphql", json={"query": '{ site(siteNumber: "0170") { name } }'})
     finally:
         await unreachable.dispose()
-    assert response.status_code == 503 and response.json()["code"] == "UNAVAILABLE"
+    assert ready.status_code == 503 and ready.json()["code"] == "SERVICE_UNAVAILABLE"
+    assert live.status_code == 200
+    assert query.status_code == 503
+    [error] = query.json()["errors"]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE" and "Connect call" not in error["message"]
+
+
+async def test_readyz_is_not_ready_behind_the_migrations_head(db: Database, settings: Settings) -> None:
+    from sqlalchemy import text
+
+    async with db.transaction() as session:
+        await session.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+    async with _client(db, settings) as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["code"] == "NOT_READY"
+
+
+async def test_readyz_is_not_ready_before_any_migration(db: Database, settings: Settings) -> None:
+    from sqlalchemy import text
+
+    async with db.transaction() as session:
+        await session.execute(text("DROP TABLE alembic_version"))
+    async with _client(db, settings) as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["code"] == "NOT_READY"
