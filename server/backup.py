@@ -4,13 +4,15 @@ CLI::
 
     python -m server.backup dump [FILE] [--database NAME]        # default FILE: .data/backups/NAME-<UTC>.dump
     python -m server.backup restore FILE [--database NAME] [--clean]
+    python -m server.backup verify FILE                          # read it through, no server needed
 
 The server is the one of `DATABASE_URL` (`--database` replaces its database name), else the embedded cluster
 of `server.devdb` (started when it is stopped; database `TOWNE_DATABASE`, default `towne`).
 
 * `dump(url, path)` writes a custom-format archive (compressed, restorable table by table) next to `path`
-  and renames it into place only once `pg_restore --list` has read it back, so a failed dump never leaves
-  a truncated file that looks like a backup.
+  and renames it into place only once `pg_restore` has read it back completely (`verify`), so a failed
+  dump never leaves a truncated file that looks like a backup.
+* `verify(tools, path)` reads a dump through without a server (`python -m server.backup verify FILE`).
 * `restore(path, url)` restores into a fresh database: created (from `template0`) when missing, refused
   when it already holds objects unless `clean=True` (`pg_restore --clean --if-exists`), in one transaction
   (`--single-transaction`: a failed restore leaves the target as it was), then `ANALYZE` (a dump carries no
@@ -311,13 +313,39 @@ def read_archive(tools: Tools, path: Path) -> Archive:
     header: dict[str, str] = {}
     entries: list[str] = []
     for line in res.stdout.splitlines():
-        if line.startswith(";"):
+        if line.startswith("; Archive created at "):
+            header["Archive created at"] = line.removeprefix("; Archive created at ").strip()
+        elif line.startswith(";"):
             key, sep, value = line[1:].strip().partition(": ")
             if sep:
                 header[key] = value
         elif line.strip():
             entries.append(line)
     return Archive(header, entries)
+
+
+def verify(tools: Tools, path: Path) -> Archive:
+    """Read a dump through without a server: its table of contents (`pg_restore --list`) and every data
+    block (`pg_restore --file=/dev/null`). The table of contents sits at the start of the file, so only the
+    second read finds a truncated or corrupted copy."""
+    archive = read_archive(tools, path)
+    res = subprocess.run(
+        [tools.path("pg_restore"), "--file", os.devnull, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        timeout=TIMEOUT_S,
+        env={**os.environ, "LC_MESSAGES": "C"},
+    )
+    if res.returncode != 0:
+        raise BackupError(f"{path} is damaged (truncated or corrupted): {_last_lines(res.stderr)}")
+    return archive
+
+
+def newest_tools() -> Tools:
+    """The client tools of the highest PostgreSQL version here (they read the archives of every older one)."""
+    return max(_available_tools(), key=lambda t: t.major)
 
 
 def _unquote_ident(name: str) -> str:
@@ -428,7 +456,7 @@ def dump(url: str, path: Path) -> DumpResult:
         res = _run(argv, target)
         if res.returncode != 0:
             raise BackupError(f"pg_dump of {target.database} failed: {_last_lines(res.stderr)}")
-        archive = read_archive(tools, partial)
+        archive = verify(tools, partial)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -517,7 +545,7 @@ def restore(path: Path, url: str, *, clean: bool = False) -> RestoreResult:
     target = Target.from_url(url)
     tools = find_tools(target)
     path = Path(path)
-    archive = read_archive(tools, path)
+    archive = verify(tools, path)
     database_sql = database_level_sql(tools, path, archive, target.database)
     missing = _missing_roles(tools, target, _archive_roles(tools, path, archive, database_sql))
     if missing:
@@ -619,9 +647,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="allow a non-empty target: drop the objects the dump contains first (pg_restore --clean)",
     )
+    v = sub.add_parser("verify", help="read a dump through (table of contents and every data block)")
+    v.add_argument("file", type=Path, help="a dump written by `dump` (pg_dump -Fc)")
     args = parser.parse_args(argv)
 
     try:
+        if args.command == "verify":
+            archive = verify(newest_tools(), args.file)
+            _say(
+                f"{args.file}: readable, {len(archive.tables)} tables of database {archive.header.get('dbname', '?')}, "
+                f"dumped {archive.header.get('Archive created at', '?')} from PostgreSQL "
+                f"{archive.header.get('Dumped from database version', '?')}"
+            )
+            return 0
         url = configured_url(args.database)
         name = Target.from_url(url).database
         if args.command == "dump":
@@ -630,7 +668,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             done = dump(url, path)
             _say(
                 f"wrote {done.path} ({_mb(done.size_bytes)}, {done.tables} tables, PostgreSQL "
-                f"{done.server_version}) in {done.seconds:.1f} s; verified with pg_restore --list"
+                f"{done.server_version}) in {done.seconds:.1f} s; read back completely"
             )
             print(done.path)
         else:

@@ -224,6 +224,18 @@ async def test_a_restored_dump_answers_the_api_exactly_as_the_original(
     with pytest.raises(backup.BackupError, match=rf"database {restored_name} is not empty"):
         await asyncio.to_thread(backup.restore, path, restored_url)
 
+    # A truncated copy (its table of contents, at the start, is intact) is found before anything is created.
+    damaged = tmp_path / "truncated.dump"
+    damaged.write_bytes(path.read_bytes()[: dumped.size_bytes // 2])
+    with pytest.raises(backup.BackupError, match="is damaged"):
+        await asyncio.to_thread(backup.verify, backup.newest_tools(), damaged)
+    with pytest.raises(backup.BackupError, match="is damaged"):
+        await asyncio.to_thread(backup.restore, damaged, _url(database_url, f"{restored_name}_damaged"))
+    (left,) = await _sql(
+        _url(database_url, "postgres"), f"SELECT 1 FROM pg_database WHERE datname = '{restored_name}_damaged'"
+    )
+    assert left == []
+
 
 @pytest.fixture
 async def scratch(database_url: str, engine: AsyncEngine) -> AsyncIterator[tuple[str, str, str]]:
