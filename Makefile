@@ -6,6 +6,8 @@
 #   make bench      run the assignment benchmark
 #   make db-up      start the embedded PostgreSQL cluster (.data/postgres) and print its URL
 #   make db-stop    stop the embedded PostgreSQL cluster
+#   make backup     pg_dump -Fc of the database into FILE (default .data/backups/NAME-<UTC time>.dump)
+#   make restore FILE=x.dump [DATABASE=name] [CLEAN=1]   restore a dump into a fresh database
 #
 # `make` alone only prints this help.
 
@@ -21,7 +23,7 @@ LINT_PATHS := $(wildcard schema resolvers spatial billing migrations db server i
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv run test lint bench db-up db-stop db-url
+.PHONY: help venv run test lint bench db-up db-stop db-url backup restore
 
 help:
 	@echo "targets:"
@@ -32,6 +34,8 @@ help:
 	@echo "  db-up     start the embedded PostgreSQL cluster in .data/postgres and print its URL"
 	@echo "  db-stop   stop the embedded PostgreSQL cluster"
 	@echo "  db-url    print the embedded database URL"
+	@echo "  backup    pg_dump -Fc of the database (FILE=..., default .data/backups/; DATABASE=name)"
+	@echo "  restore   restore FILE=x.dump into a fresh database (DATABASE=name; CLEAN=1 replaces a non-empty one)"
 	@echo "  venv      create/refresh .venv (pip install -e '.[dev]')"
 
 venv: $(STAMP)
@@ -70,6 +74,24 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/assign.py
+
+# Backups (docs/operations.md): the server of DATABASE_URL, else the embedded cluster; DATABASE names another
+# database on it. `restore` refuses a non-empty target unless CLEAN=1.
+FILE ?=
+DATABASE ?=
+CLEAN ?=
+
+backup: $(STAMP)
+	$(VENV)/bin/python -m server.backup dump $(FILE) $(if $(DATABASE),--database $(DATABASE))
+
+ifneq ($(filter restore,$(MAKECMDGOALS)),)
+ifeq ($(strip $(FILE)),)
+$(error usage: make restore FILE=path/to/file.dump [DATABASE=name] [CLEAN=1])
+endif
+endif
+
+restore: $(STAMP)
+	$(VENV)/bin/python -m server.backup restore $(FILE) $(if $(DATABASE),--database $(DATABASE)) $(if $(CLEAN),--clean)
 
 # devdb is stdlib only: these work without the virtualenv.
 db-up:
