@@ -14,6 +14,7 @@ import strawberry
 
 import billing
 from resolvers.records import ContractConfiguration, ContractRecord
+from schema.access import BILLING_DETAIL
 from schema.common import Ctx, from_attributes, register_enum
 from schema.scalars import JSON, Rate
 
@@ -61,10 +62,12 @@ class InvoiceGroup:
         description="Site number printed on the group's invoices instead of the site's (§1.5)."
     )
     customer_name: str | None = strawberry.field(
-        description="Customer the group's invoices are addressed to."
+        description="Customer the group's invoices are addressed to; null unless the caller holds billingAdmin "
+        "or billingManager (§4.4)."
     )
     vendor_id: str | None = strawberry.field(
-        description="Great Plains vendor id for negative invoices (§3.8)."
+        description="Great Plains vendor id for negative invoices (§3.8); null unless the caller holds "
+        "billingAdmin or billingManager (§4.4)."
     )
 
 
@@ -210,7 +213,10 @@ class Contract:
 
     @strawberry.field(description="Invoice groups, by group number.")
     async def invoice_groups(self, info: Ctx) -> list[InvoiceGroup]:
-        return [from_attributes(InvoiceGroup, g) for g in (await self._configuration(info)).invoice_groups]
+        groups = (await self._configuration(info)).invoice_groups
+        if info.context.caller.has_any(BILLING_DETAIL):
+            return [from_attributes(InvoiceGroup, g) for g in groups]
+        return [from_attributes(InvoiceGroup, g, customer_name=None, vendor_id=None) for g in groups]
 
     @strawberry.field(description="Fixed-fee service rows, every dated version.")
     async def fixed_fee_services(self, info: Ctx) -> list[FixedFeeService]:

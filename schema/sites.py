@@ -13,6 +13,7 @@ from resolvers import billing as billing_resolvers
 from resolvers import sites as site_resolvers
 from resolvers import territories as territory_resolvers
 from resolvers.records import SiteRecord
+from schema.access import BILLING_DETAIL
 from schema.billing import BillingPreview
 from schema.common import Ctx, PageInfo, SiteOrderField
 from schema.contracts import BuildingBlock, Contract
@@ -109,7 +110,6 @@ class Site:
     )
     parking_spaces: int | None = strawberry.field(description="Number of parking spaces.")
     rooms: int | None = strawberry.field(description="Number of hotel rooms.")
-    vendor_id: str | None = strawberry.field(description="Great Plains vendor id (§3.8).")
     start_date: dt.date | None = strawberry.field(
         description="Start of operation (empty in the PROD export, §6.1)."
     )
@@ -119,6 +119,13 @@ class Site:
         description="How `location` was found; null: no point."
     )
     _row: strawberry.Private[SiteRecord]
+
+    @strawberry.field(
+        description="Great Plains vendor id (§3.8); null unless the caller holds billingAdmin or billingManager "
+        "(§4.4: billing details only for roles that need them)."
+    )
+    def vendor_id(self, info: Ctx) -> str | None:
+        return self._row.vendor_id if info.context.caller.has_any(BILLING_DETAIL) else None
 
     @classmethod
     def from_row(cls, row: SiteRecord) -> Site:
@@ -135,7 +142,6 @@ class Site:
             gl_string=row.gl_string,
             parking_spaces=row.parking_spaces,
             rooms=row.rooms,
-            vendor_id=row.vendor_id,
             start_date=row.start_date,
             close_date=row.close_date,
             is_active=row.is_active,

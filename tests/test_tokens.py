@@ -21,7 +21,11 @@ from server.settings import Settings
 from server.tokens import TokenVerifier, issue, jwks_of, parse_ttl
 from tests.conftest import ADMIN, TEST_JWT_SECRET
 
-NOW = dt.datetime.now(dt.UTC)
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 QUERY = {"query": '{ site(siteNumber: "0349") { name } }'}
 
 
@@ -36,8 +40,8 @@ def _claims(**override: Any) -> dict[str, Any]:
         "sub": ADMIN,
         "iss": "towne-graph",
         "aud": "towne-graph",
-        "iat": NOW,
-        "exp": NOW + dt.timedelta(hours=1),
+        "iat": _now(),
+        "exp": _now() + dt.timedelta(hours=1),
     }
     claims.update(override)
     return {k: v for k, v in claims.items() if v is not None}
@@ -60,7 +64,7 @@ def _hmac_signed(secret: bytes) -> str:
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
-    claims = {**_claims(), "iat": int(NOW.timestamp()), "exp": int(NOW.timestamp()) + 3600}
+    claims = {**_claims(), "iat": int(_now().timestamp()), "exp": int(_now().timestamp()) + 3600}
     head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
     return head + "." + b64(hmac.new(secret, head.encode(), hashlib.sha256).digest())
 
@@ -79,8 +83,8 @@ def _public_pem(key: rsa.RSAPrivateKey) -> str:
 
 
 BAD_TOKENS: dict[str, Callable[[], str]] = {
-    "expired": lambda: _hs256(exp=NOW - dt.timedelta(minutes=5)),
-    "not-yet-valid": lambda: _hs256(nbf=NOW + dt.timedelta(minutes=10)),
+    "expired": lambda: _hs256(exp=_now() - dt.timedelta(minutes=5)),
+    "not-yet-valid": lambda: _hs256(nbf=_now() + dt.timedelta(minutes=10)),
     "wrong-audience": lambda: _hs256(aud="another-service"),
     "wrong-issuer": lambda: _hs256(iss="https://evil.example"),
     "wrong-signature": lambda: _hs256(secret="another-secret-" + "y" * 40),
@@ -100,7 +104,7 @@ def test_a_bad_token_is_refused(make: Callable[[], str]) -> None:
 def test_a_good_token_names_its_subject_and_leeway_covers_clock_skew() -> None:
     verifier = TokenVerifier(_settings())
     assert verifier.subject(f"Bearer {_hs256()}") == ADMIN
-    assert verifier.subject(f"Bearer {_hs256(exp=NOW - dt.timedelta(seconds=10))}") == ADMIN  # 30 s leeway
+    assert verifier.subject(f"Bearer {_hs256(exp=_now() - dt.timedelta(seconds=10))}") == ADMIN  # 30 s leeway
     assert verifier.subject(None) is None and verifier.subject("") is None
     with pytest.raises(Unauthenticated, match="Bearer"):
         verifier.subject(f"Basic {_hs256()}")
