@@ -225,7 +225,7 @@ def serve(settings: Settings, url: str, host: str, port: int) -> None:
     from server.app import create_app
 
     console.print(f"GraphQL API:  http://{host}:{port}/graphql  (GraphiQL in the browser)")
-    console.print(f"Health check: http://{host}:{port}/health")
+    console.print(f"Ready check: http://{host}:{port}/readyz  ·  a token: towne token --role billingManager")
     uvicorn.run(create_app(settings, database_url=url), host=host, port=port, log_level="info")
 
 

@@ -54,3 +54,22 @@ async def test_the_readme_statement_flow_runs_in_order(gql: GraphQLClient) -> No
     first = statement["versions"][0]
     assert (first["version"], first["status"]) == (1, "SENT")
     assert results[6]["generateStatements"]["generated"] > 0
+
+
+async def test_the_readme_district_manager_sees_the_45_sites_now_in_orlando(
+    gql: GraphQLClient, db: Any
+) -> None:
+    from db.repositories.users import Grants, upsert_user
+
+    async with db.transaction() as session:
+        await upsert_user(
+            session,
+            subject="readme-dm",
+            grants=Grants(roles=("districtManager",), territories=("districts:orlando",)),
+            granted_by="tests",
+        )
+    data = await gql.as_("readme-dm").data(
+        "{ sites(first: 3) { totalCount edges { node { siteNumber name } } } }"
+    )
+    assert data["sites"]["totalCount"] == 45 and len(data["sites"]["edges"]) == 3
+    assert "45 sites now in Orlando" in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
