@@ -31,10 +31,11 @@ from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from billing import ServicePeriod, preview  # noqa: E402
-from db.database import Database  # noqa: E402
+from db.database import Database, RequestDatabase  # noqa: E402
 from db.models import CustomerSite, RevenueDaily  # noqa: E402
+from db.repositories.users import Grants, upsert_user  # noqa: E402
 from resolvers.billing import load_billables, portfolio_previews  # noqa: E402
-from resolvers.context import Context  # noqa: E402
+from resolvers.context import Caller, Context  # noqa: E402
 from schema import build_schema  # noqa: E402
 from server.settings import Settings, normalise_url  # noqa: E402
 
@@ -44,6 +45,9 @@ PORTFOLIO = """query ($p: String!) { billingPreviews(servicePeriod: $p, first: 1
   site { siteNumber } preview { total invoices { invoiceNumber amount lines { code amount } } } } }"""
 ONE_SITE = """query ($n: String!, $p: String) { site(siteNumber: $n) { billingPreview(servicePeriod: $p) {
   total invoices { invoiceNumber amount lines { title code amount explanation } } } } }"""
+
+
+BENCH_USER = "bench-billing-manager"
 
 
 def database_url() -> str:
@@ -101,12 +105,34 @@ async def run(period_text: str, repeat: int) -> dict[str, Any]:
     await ensure_data(url, period_text)
     period = ServicePeriod.parse(period_text)
     engine = create_async_engine(url, pool_size=5)
-    db = Database(engine)
+    owner = Database(engine)
+    async with owner.transaction() as session:  # measured as a billing manager, row scopes applied
+        await upsert_user(
+            session, subject=BENCH_USER, grants=Grants(roles=("billingManager",)), granted_by="bench"
+        )
+    db = Database(engine, assume_role=Settings(DATABASE_URL=url).app_role)
     schema = build_schema()
     settings = Settings(DATABASE_URL=url)
+
+    async def request() -> Context:
+        """A request's context as the server builds it: its own door with the caller bound."""
+        door = db.request()
+        found = await door.identify(BENCH_USER)
+        assert found is not None
+        return Context(
+            db=door,
+            settings=settings,
+            caller=Caller(subject=BENCH_USER, user_id=found[0], roles=frozenset(found[1])),
+        )
+
+    async def close(context: Context) -> None:
+        """The request ends: its read transaction and connection go back (as the server does)."""
+        assert isinstance(context.db, RequestDatabase)
+        await context.db.close()
+
     results: dict[str, Any] = {"period": period_text}
     try:
-        async with db.read() as session:
+        async with owner.read() as session:
             site_ids = list((await session.execute(select(CustomerSite.id))).scalars())
             billables = await load_billables(session, site_ids=site_ids)
             from db.repositories.facts import load_facts
@@ -132,17 +158,20 @@ async def run(period_text: str, repeat: int) -> dict[str, Any]:
         service: list[float] = []
         for _ in range(repeat):
             started = time.perf_counter()
-            context = Context(db=db, settings=settings)
+            context = await request()
             _, previews = await portfolio_previews(context, raw=None, period=period, limit=1000)
+            await close(context)
             service.append(time.perf_counter() - started)
         assert len(previews) == len(billables)
 
         graphql: list[float] = []
         for _ in range(repeat):
             started = time.perf_counter()
+            context = await request()
             result = await schema.execute(
-                PORTFOLIO, variable_values={"p": period_text}, context_value=Context(db=db, settings=settings)
+                PORTFOLIO, variable_values={"p": period_text}, context_value=context
             )
+            await close(context)
             graphql.append(time.perf_counter() - started)
             assert result.errors is None, result.errors
         results["portfolio_rows"] = len(result.data["billingPreviews"])  # type: ignore[index]
@@ -151,11 +180,11 @@ async def run(period_text: str, repeat: int) -> dict[str, Any]:
         for _ in range(repeat):
             for number in SNAPSHOT_SITES:
                 started = time.perf_counter()
+                context = await request()
                 r = await schema.execute(
-                    ONE_SITE,
-                    variable_values={"n": number, "p": period_text},
-                    context_value=Context(db=db, settings=settings),
+                    ONE_SITE, variable_values={"n": number, "p": period_text}, context_value=context
                 )
+                await close(context)
                 one.append(time.perf_counter() - started)
                 assert r.errors is None, r.errors
         results.update(
