@@ -136,6 +136,13 @@ class TransitionNotAllowed(TowneError):
     code = "TRANSITION_NOT_ALLOWED"
 
 
+class SelfLockout(TowneError):
+    """An administrator may not deactivate themselves nor take away their own billingAdmin role, so the
+    last administrator cannot lock everyone out; another administrator must do it."""
+
+    code = "SELF_LOCKOUT"
+
+
 class InvalidAdhocLine(TowneError):
     code = "INVALID_ADHOC_LINE"
 

@@ -5,6 +5,7 @@
     contracts.py    Contract and its configuration rows
     billing.py      invoices, lines, previews, `billingPreviews`
     statements.py   statements, versions, `statement(s)`, `statementVersion`, `invoice`, the mutations
+    users.py        User, Role, `me`, `users`, `saveUser`, `activateUser`, `deactivateUser`
     problems.py     `Problem` members and the one error table; errors.py the error language; guard.py
                     the screening of string arguments; scalars.py Money, Rate, GeoJSON, JSON
 
@@ -29,15 +30,16 @@ from schema.scalars import SCALARS
 from schema.sites import SiteRoot
 from schema.statements import StatementMutations, StatementRoot
 from schema.territories import TerritoryRoot
+from schema.users import UserMutations, UserRoot
 from server.settings import Settings
 
-Query = merge_types("Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot))
-Mutation = merge_types("Mutation", (StatementMutations,))
+Query = merge_types("Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot, UserRoot))
+Mutation = merge_types("Mutation", (StatementMutations, UserMutations))
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
-    "Reads: sites, territories and their history, contracts, billing previews, statements."
+    "Reads: sites, territories and their history, contracts, billing previews, statements, users."
 )
 Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
-    "Writes: statement generation and its lifecycle (domain.md §3). Expected failures are `Problem` members; "
+    "Writes: statement generation and its lifecycle (domain.md §3), user administration. Expected failures are `Problem` members; "
     "a field is null only together with an entry in `errors` (a malformed argument), so one failing alias "
     "leaves what its neighbours did and said."
 )

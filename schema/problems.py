@@ -66,6 +66,14 @@ class TransitionNotAllowedProblem(Problem):
     pass
 
 
+@strawberry.type(
+    description="An administrator may not deactivate themselves nor remove their own billingAdmin role; "
+    "another administrator must do it (so the last one cannot lock everyone out)."
+)
+class SelfLockoutProblem(Problem):
+    pass
+
+
 @strawberry.type(description="The ad-hoc line cannot be added or removed as asked (§3.4).")
 class InvalidAdhocLineProblem(Problem):
     pass
@@ -115,6 +123,7 @@ ERRORS: dict[str, ErrorSpec] = {
     errors.InvalidAdhocLine.code: ErrorSpec(InvalidAdhocLineProblem, 422),
     errors.IdempotencyKeyReused.code: ErrorSpec(IdempotencyKeyReusedProblem, 409),
     errors.InvalidConfiguration.code: ErrorSpec(InvalidConfigurationProblem, 422),
+    errors.SelfLockout.code: ErrorSpec(SelfLockoutProblem, 409),
     errors.Busy.code: ErrorSpec(None, 503),
     errors.Unavailable.code: ErrorSpec(None, 503),
     errors.ServiceBusy.code: ErrorSpec(None, 503),

@@ -25,11 +25,13 @@ from db.models import (
 
 
 class UnknownGrant(ValueError):
-    """A role, site number or territory that does not exist; `argument` names where it came from."""
+    """A role, site number or territory that does not exist; `argument` names where it came from and
+    `index` its position in that list (None: not one item)."""
 
-    def __init__(self, message: str, argument: str) -> None:
+    def __init__(self, message: str, argument: str, index: int | None = None) -> None:
         super().__init__(message)
         self.argument = argument
+        self.index = index
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,11 @@ class UserView:
 def check_roles(roles: Sequence[str], argument: str = "roles") -> tuple[str, ...]:
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise UnknownGrant(f"unknown role {unknown[0]!r}; roles are {', '.join(ROLES)}", argument)
+        raise UnknownGrant(
+            f"unknown role {unknown[0]!r}; roles are {', '.join(ROLES)}",
+            argument,
+            list(roles).index(unknown[0]),
+        )
     return tuple(dict.fromkeys(roles))
 
 
@@ -69,16 +75,18 @@ async def _site_ids(session: AsyncSession, numbers: Sequence[str], argument: str
     )
     missing = [n for n in padded if n not in found]
     if missing:
-        raise UnknownGrant(f"no site {missing[0]}", argument)
+        raise UnknownGrant(f"no site {missing[0]}", argument, padded.index(missing[0]))
     return [found[n] for n in dict.fromkeys(padded)]
 
 
 async def _territory_ids(session: AsyncSession, names: Sequence[str], argument: str) -> list[int]:
     pairs: list[tuple[str, str]] = []
-    for name in names:
+    for index, name in enumerate(names):
         layer, _, code = name.partition(":")
         if not layer or not code:
-            raise UnknownGrant(f"territory {name!r}: write layer:code, e.g. districts:orlando", argument)
+            raise UnknownGrant(
+                f"territory {name!r}: write layer:code, e.g. districts:orlando", argument, index
+            )
         pairs.append((layer, code))
     rows = (
         await session.execute(
@@ -90,7 +98,7 @@ async def _territory_ids(session: AsyncSession, names: Sequence[str], argument: 
     found = {(layer, code): tid for layer, code, tid in rows}
     missing = [p for p in pairs if p not in found]
     if missing:
-        raise UnknownGrant(f"no territory {missing[0][0]}:{missing[0][1]}", argument)
+        raise UnknownGrant(f"no territory {missing[0][0]}:{missing[0][1]}", argument, pairs.index(missing[0]))
     return [found[p] for p in dict.fromkeys(pairs)]
 
 
@@ -124,13 +132,18 @@ async def upsert_user(
             ).returning(AppUser.id)
         )
     ).scalar_one()
-    for model in (AppUserRole, AppUserSite, AppUserTerritory):
+    # roles still granted are kept (with their original grant): an administrator re-saving themselves never
+    # loses billingAdmin mid-transaction, which the row-level security of the inserts below depends on
+    await session.execute(
+        delete(AppUserRole).where(AppUserRole.user_id == user_id, AppUserRole.role.not_in(roles))
+    )
+    for model in (AppUserSite, AppUserTerritory):
         await session.execute(delete(model).where(model.user_id == user_id))
     if roles:
         await session.execute(
-            insert(AppUserRole).values(
-                [{"user_id": user_id, "role": r, "granted_by": granted_by} for r in roles]
-            )
+            insert(AppUserRole)
+            .values([{"user_id": user_id, "role": r, "granted_by": granted_by} for r in roles])
+            .on_conflict_do_nothing()
         )
     if site_ids:
         await session.execute(
