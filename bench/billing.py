@@ -35,7 +35,7 @@ from db.database import Database, RequestDatabase  # noqa: E402
 from db.models import CustomerSite, RevenueDaily  # noqa: E402
 from db.repositories.users import Grants, upsert_user  # noqa: E402
 from resolvers.billing import load_billables, portfolio_previews  # noqa: E402
-from resolvers.context import Caller, Context  # noqa: E402
+from resolvers.context import Context, bind_caller  # noqa: E402
 from schema import build_schema  # noqa: E402
 from server.settings import Settings, normalise_url  # noqa: E402
 
@@ -117,13 +117,9 @@ async def run(period_text: str, repeat: int) -> dict[str, Any]:
     async def request() -> Context:
         """A request's context as the server builds it: its own door with the caller bound."""
         door = db.request()
-        found = await door.identify(BENCH_USER)
-        assert found is not None
-        return Context(
-            db=door,
-            settings=settings,
-            caller=Caller(subject=BENCH_USER, user_id=found[0], roles=frozenset(found[1])),
-        )
+        caller = await bind_caller(door, BENCH_USER)
+        assert caller is not None
+        return Context(db=door, settings=settings, caller=caller)
 
     async def close(context: Context) -> None:
         """The request ends: its read transaction and connection go back (as the server does)."""

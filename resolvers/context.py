@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from db.database import Door
+from db.database import Door, RequestDatabase
 from resolvers.loaders import Loaders
 from server.settings import Settings
 
@@ -35,6 +35,16 @@ class Caller:
 
 
 ANONYMOUS = Caller()
+
+
+async def bind_caller(door: RequestDatabase, subject: str) -> Caller | None:
+    """The active `app_user` of `subject`, bound to the request's door (row scopes apply from now on), as
+    the `Caller` of the request; None for an unknown or deactivated subject."""
+    found = await door.identify(subject)
+    if found is None:
+        return None
+    user_id, roles = found
+    return Caller(subject=subject, user_id=user_id, roles=frozenset(roles))
 
 
 @dataclass

@@ -33,7 +33,7 @@ from strawberry.http import GraphQLRequestData
 
 from db.database import Database, RequestDatabase
 from resolvers import statements as statement_service
-from resolvers.context import ANONYMOUS, Caller, Context
+from resolvers.context import ANONYMOUS, Caller, Context, bind_caller
 from resolvers.errors import (
     BadRequest,
     Internal,
@@ -134,11 +134,10 @@ async def caller_of(request: Request, door: RequestDatabase, verifier: TokenVeri
     subject = verifier.subject(request.headers.get("authorization"))
     if subject is None:
         return ANONYMOUS
-    found = await door.identify(subject)
-    if found is None:
+    caller = await bind_caller(door, subject)
+    if caller is None:
         raise Unauthenticated(f"the token's subject {subject[:200]!r} is not an active user of this service")
-    user_id, roles = found
-    return Caller(subject=subject, user_id=user_id, roles=frozenset(roles))
+    return caller
 
 
 def _unauthenticated_headers(error: TowneError) -> dict[str, str]:

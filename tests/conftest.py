@@ -34,7 +34,7 @@ hypothesis_settings.load_profile("towne")
 from db.database import Database, RequestDatabase  # noqa: E402
 from db.repositories.users import Grants, upsert_user  # noqa: E402
 from importer.run import ImportSummary, import_all  # noqa: E402
-from resolvers.context import ANONYMOUS, Caller, Context  # noqa: E402
+from resolvers.context import ANONYMOUS, Context, bind_caller  # noqa: E402
 from schema import build_schema  # noqa: E402
 from server.settings import Settings, normalise_url  # noqa: E402
 
@@ -149,11 +149,8 @@ async def context_for(
     (anonymous for None). Fails the test when the subject is no active user."""
     door = db.request()
     _OPEN_DOORS.append(door)
-    caller = ANONYMOUS
-    if subject is not None:
-        found = await door.identify(subject)
-        assert found is not None, f"no active user {subject!r}"
-        caller = Caller(subject=subject, user_id=found[0], roles=frozenset(found[1]))
+    caller = ANONYMOUS if subject is None else await bind_caller(door, subject)
+    assert caller is not None, f"no active user {subject!r}"
     return Context(db=door, settings=settings, caller=caller, today=kwargs.pop("today", TODAY), **kwargs)
 
 
