@@ -92,12 +92,22 @@ async def _scoped_sites(db: Database, role: Role) -> set[str]:
         return linked
 
 
-@pytest.fixture
-async def statements(db: Database, settings: Settings) -> dict[str, str]:
-    """Sent statements of 0349 (Orlando, East) and 0918 (not in Orlando), made by a billing manager."""
+async def add_role_users(db: Database) -> None:
+    """The users of `ROLES`, with their grants."""
     async with db.transaction() as session:
         for role in ROLES.values():
             await upsert_user(session, subject=role.subject, grants=role.grants, granted_by="tests")
+
+
+@pytest.fixture
+async def statements(db: Database, settings: Settings) -> dict[str, str]:
+    await add_role_users(db)
+    return await sent_statements(db, settings)
+
+
+async def sent_statements(db: Database, settings: Settings) -> dict[str, str]:
+    """Sent statements of 0349 (Orlando, East) and 0918 (not in Orlando), made by a billing manager;
+    site number → statement id."""
     import billing
 
     ctx = await context_for(db, settings, "test-billing-manager")
