@@ -23,6 +23,7 @@ from strawberry.tools import merge_types
 
 from schema.access import CallerRequired
 from schema.billing import BillingRoot
+from schema.caches import DocumentCache, ValidationResultCache
 from schema.errors import ErrorLanguage
 from schema.guard import guard_arguments
 from schema.limits import limit_extensions
@@ -52,7 +53,8 @@ class TowneSchema(strawberry.Schema):
 
 def build_schema(*, debug: bool = False, settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the error language (masking unless `debug`), the argument guard and the limits of
-    `settings` (their defaults without): depth, aliases, tokens, cost, and no introspection in production."""
+    `settings` (their defaults without): depth, aliases, tokens, cost, and no introspection in production;
+    parsing and validation cached per document (`schema.caches`)."""
     limits = settings if settings is not None else Settings.model_construct()  # the defaults, not the env
     schema = TowneSchema(
         query=Query,
@@ -67,6 +69,8 @@ def build_schema(*, debug: bool = False, settings: Settings | None = None) -> st
                 introspection=not limits.production,
             ),
             CallerRequired,
+            DocumentCache,
+            ValidationResultCache,
         ],
         config=StrawberryConfig(scalar_map=SCALARS),
     )
