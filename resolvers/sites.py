@@ -79,6 +79,11 @@ async def build_query(
         )
     if raw.source_district_mismatch is not None:
         await require_layer(ctx, raw.source_district_mismatch, argument="filter.sourceDistrictMismatch")
+    return parse_query(raw, distance_from=distance_from)
+
+
+def parse_query(raw: FilterInput, *, distance_from: tuple[float, float] | None = None) -> SiteQuery:
+    """The checks of `build_query` that need no database (every one but the existence of the codes)."""
     bbox = None
     if raw.bbox is not None:
         try:
@@ -137,15 +142,21 @@ async def site_page(
     ctx: Context, *, query: SiteQuery, order: SiteOrder, first: int, after: str | None
 ) -> SitePage:
     """One page (`first` rows after the `after` cursor) of the filtered, ordered sites."""
+    offset = page_offset(query=query, order=order, first=first, after=after)
+    async with ctx.db.read() as session:
+        rows = await site_repo.find_sites(session, query=query, order=order, offset=offset, limit=first + 1)
+    return SitePage(rows[:first], offset, len(rows) > first, query)
+
+
+def page_offset(*, query: SiteQuery, order: SiteOrder, first: int, after: str | None) -> int:
+    """The offset of the page after `after`, once `first` and the order are checked (`BadUserInput`,
+    `PageTooLarge`)."""
     validation.page_size(first, maximum=MAX_PAGE)
     if order is SiteOrder.DISTANCE and query.near is None:
         raise BadUserInput(
             "orderBy DISTANCE needs a point: give distanceFrom { lon lat } or filter.near", argument="orderBy"
         )
-    offset = decode_cursor(after) + 1 if after else 0
-    async with ctx.db.read() as session:
-        rows = await site_repo.find_sites(session, query=query, order=order, offset=offset, limit=first + 1)
-    return SitePage(rows[:first], offset, len(rows) > first, query)
+    return decode_cursor(after) + 1 if after else 0
 
 
 async def count(ctx: Context, query: SiteQuery) -> int:
@@ -153,14 +164,22 @@ async def count(ctx: Context, query: SiteQuery) -> int:
         return await site_repo.count_sites(session, query=query)
 
 
-async def site_by_number(ctx: Context, site_number: str) -> CustomerSite | None:
-    """The site with this number (leading zeros optional), or None: an unknown number is not an error."""
+def normal_site_number(site_number: str) -> str | None:
+    """`"349"` → `"0349"`; None for what cannot be a site number (not 1–4 ASCII digits)."""
     number = site_number.strip()
     if not (number.isascii() and number.isdigit()) or len(number) > 4:
         return None
+    return number.zfill(4)
+
+
+async def site_by_number(ctx: Context, site_number: str) -> CustomerSite | None:
+    """The site with this number (leading zeros optional), or None: an unknown number is not an error."""
+    number = normal_site_number(site_number)
+    if number is None:
+        return None
     async with ctx.db.read() as session:
-        found = await site_repo.sites_by_number(session, site_numbers=[number.zfill(4)])
-    return found.get(number.zfill(4))
+        found = await site_repo.sites_by_number(session, site_numbers=[number])
+    return found.get(number)
 
 
 async def territory_site_page(

@@ -24,6 +24,7 @@ from strawberry.tools import merge_types
 from schema.access import CallerRequired
 from schema.billing import BillingRoot
 from schema.caches import DocumentCache, ValidationResultCache
+from schema.compiled import CompiledReads
 from schema.errors import ErrorLanguage
 from schema.guard import guard_arguments
 from schema.limits import limit_extensions
@@ -71,6 +72,7 @@ def build_schema(*, debug: bool = False, settings: Settings | None = None) -> st
             CallerRequired,
             DocumentCache,
             ValidationResultCache,
+            CompiledReads,
         ],
         config=StrawberryConfig(scalar_map=SCALARS),
     )

@@ -33,6 +33,7 @@ from strawberry.http import GraphQLRequestData
 
 from db.database import Database, RequestDatabase
 from resolvers import statements as statement_service
+from resolvers.compiled import CompiledData
 from resolvers.context import ANONYMOUS, Caller, Context, bind_caller
 from resolvers.errors import (
     BadRequest,
@@ -368,6 +369,12 @@ class TowneGraphQL(GraphQL[Context, None]):
         return Context(
             db=door, settings=self.settings, caller=caller, request_id=request_id, response=response
         )
+
+    def encode_json(self, data: object) -> str | bytes:
+        """A compiled answer's data goes out as PostgreSQL wrote it (`schema.compiled.CompiledData`)."""
+        if isinstance(data, dict) and data.keys() == {"data"} and isinstance(data["data"], CompiledData):
+            return '{"data":' + data["data"].text + "}"
+        return super().encode_json(data)
 
     def create_response(self, response_data: Any, sub_response: Any) -> Response:
         """A result with no data (or only nulls) whose every error is the service's own failure (database unreachable,

@@ -100,12 +100,19 @@ async def test_one_failing_alias_leaves_its_neighbours(gql: GraphQLClient) -> No
 
 @pytest.fixture
 def failing_site_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
-    from resolvers import sites
+    from resolvers import compiled, sites
 
     async def broken(ctx: Context, site_number: str) -> Any:
         raise RuntimeError('relation "customer_site" does not exist: SELECT * FROM /work/secret.py')
 
     monkeypatch.setattr(sites, "site_by_number", broken)
+
+    # the compiled read path (resolvers.compiled) reads the site without site_by_number: fail there too
+    def broken_number(number: str) -> str:
+        raise RuntimeError('relation "customer_site" does not exist: SELECT * FROM /work/secret.py')
+
+    monkeypatch.setattr(sites, "normal_site_number", broken_number)
+    compiled.forget_plans()  # a cached plan of the same document would not ask normal_site_number
 
 
 @pytest.mark.usefixtures("failing_site_lookup")

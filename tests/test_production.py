@@ -117,12 +117,19 @@ def test_a_registry_whose_hash_is_not_its_document_is_refused_at_start(db: Datab
 
 
 async def test_debug_is_ignored_in_production(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    from resolvers import sites
+    from resolvers import compiled, sites
 
     async def broken(ctx: Any, site_number: str) -> Any:
         raise RuntimeError("relation customer_site does not exist")
 
     monkeypatch.setattr(sites, "site_by_number", broken)
+
+    # the compiled read path (resolvers.compiled) reads the site without site_by_number: fail there too
+    def broken_number(number: str) -> str:
+        raise RuntimeError("relation customer_site does not exist")
+
+    monkeypatch.setattr(sites, "normal_site_number", broken_number)
+    compiled.forget_plans()  # a cached plan of the same document would not ask normal_site_number
     async with client_of(db, production(TOWNE_DEBUG=True)) as client:
         response = await client.post("/graphql", json={"query": SITE}, headers=headers())
     [error] = response.json()["errors"]

@@ -75,7 +75,10 @@ async def configurations(
     )
     for model, attribute, order in tables:
         rows = await session.execute(
-            select(model).where(model.contract_id.in_(contract_ids)).order_by(model.contract_id, *order)
+            # id last: rows equal on the order keys come in one stable order (the compiled reads agree)
+            select(model)
+            .where(model.contract_id.in_(contract_ids))
+            .order_by(model.contract_id, *order, model.id)
         )
         for row in rows.scalars():
             getattr(out[row.contract_id], attribute).append(row)

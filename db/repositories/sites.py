@@ -114,6 +114,26 @@ def _conditions(q: SiteQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def site_conditions(q: SiteQuery) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of `q` on `customer_site` (unaliased), for statements built elsewhere."""
+    return _conditions(q)
+
+
+def site_distance(q: SiteQuery) -> ColumnElement[float] | None:
+    """Geodesic metres from `q.near`'s point to the site (None without a point)."""
+    return _distance(q)
+
+
+def site_ordering(q: SiteQuery, order: SiteOrder) -> list[Any]:
+    """The ORDER BY of `site_select` (ties broken by site number)."""
+    distance = _distance(q)
+    if order is SiteOrder.DISTANCE and distance is not None:
+        return [distance.asc().nulls_last(), CustomerSite.site_number]
+    if order is SiteOrder.NAME:
+        return [CustomerSite.name, CustomerSite.site_number]
+    return [CustomerSite.site_number]
+
+
 def _distance(q: SiteQuery) -> ColumnElement[float] | None:
     if q.near is None:
         return None
@@ -129,11 +149,7 @@ def site_select(q: SiteQuery, order: SiteOrder) -> Select[Any]:
         distance.label("distance_m") if distance is not None else literal(None).label("distance_m")
     )
     statement = select(*columns).where(and_(True, *_conditions(q)))
-    if order is SiteOrder.DISTANCE and distance is not None:
-        return statement.order_by(distance.asc().nulls_last(), CustomerSite.site_number)
-    if order is SiteOrder.NAME:
-        return statement.order_by(CustomerSite.name, CustomerSite.site_number)
-    return statement.order_by(CustomerSite.site_number)
+    return statement.order_by(*site_ordering(q, order))
 
 
 async def find_sites(
