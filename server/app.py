@@ -52,7 +52,7 @@ from schema import build_schema
 from schema.problems import ERRORS, http_status
 from server import observe
 from server.persisted import Registry, with_document_id
-from server.settings import REPO_ROOT, Settings, app_database_url
+from server.settings import REPO_ROOT, Settings, app_database_url, get_settings
 from server.tokens import TokenVerifier
 from server.web import graphiql_response, vendor_mount
 
@@ -577,3 +577,9 @@ def create_app(
     observe.count_statements(database.bind)
     observe.configure_logging()
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process, its settings read from the environment (`towne serve --workers N`
+    runs `uvicorn server.app:app_from_environment --factory`; the CLI puts the database URL there)."""
+    return create_app(get_settings())

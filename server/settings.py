@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     database_name: str = Field(default="towne", alias="TOWNE_DATABASE")
     host: str = Field(default="127.0.0.1", alias="TOWNE_HOST")
     port: int = Field(default=8000, alias="TOWNE_PORT")
+    # worker processes of `towne serve` behind its one port (default: the CPU count; `towne run`: 1)
+    workers: int | None = Field(default=None, alias="TOWNE_WORKERS", gt=0)
     data_dir: Path = Field(default=REPO_ROOT / "data", alias="TOWNE_DATA_DIR")
     # Unexpected errors are always INTERNAL with a request id; debug adds the exception's type and message to
     # the response (never SQL parameters or a traceback). For a developer's machine only.
