@@ -10,6 +10,20 @@ security policies of migration 0008 read it (`towne.user_id`, transaction-local,
 * each unit of work is a transaction of its own on another connection, its first statement binding the
   same caller.
 
+With a read replica (`read_bind`, `DATABASE_READ_URL`), a request's door may take its shared read
+transaction from the replica's engine (`Database.request(replica=True)`); units of work always run on the
+primary, and `use_primary()` moves a door's later reads there (a request that writes reads its own writes).
+The replica's engine connects as the same application role and binds the caller the same way, so row
+scopes apply there as on the primary (docs/scaling.md).
+
+No pool pre-ping: a request's reads share one connection, and a ping per checkout was a BEGIN/SELECT/
+ROLLBACK round trip per request. A pooled connection that died (a database restart, a cut TCP path) fails
+its first statement instead; SQLAlchemy recognises the disconnect, invalidates that connection and marks
+every older connection of the pool stale, and the door retries that first statement once on a fresh
+connection (nothing of the request has run yet, so the retry is safe). Only when the database is really
+away does the request fail, as SERVICE_UNAVAILABLE (503, retryable). `pool_recycle` additionally replaces
+connections older than 30 minutes, before a firewall or pooler drops them while idle.
+
 In tests the `Database` is bound to one connection holding an outer transaction (rolled back at
 teardown); sessions join it through savepoints, and with `assume_role` each session of a request also
 switches to the application role for its duration, so tests read as the application does.
@@ -22,7 +36,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -45,11 +59,28 @@ _BIND_CALLER_AS = "SELECT set_config('towne.user_id', :user_id, true), set_confi
 _UNBIND = "SELECT set_config('towne.user_id', '', true), set_config('role', 'none', true)"
 
 
+def _invalidated(error: BaseException) -> bool:
+    """A statement failed because its pooled connection was dead (SQLAlchemy invalidated it)."""
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
+
+class _Retry(Exception):
+    """The first statement of a unit of work met a dead pooled connection: run it again on a fresh one."""
+
+
 class Database:
-    def __init__(self, bind: AsyncEngine | AsyncConnection, *, assume_role: str | None = None) -> None:
+    def __init__(
+        self,
+        bind: AsyncEngine | AsyncConnection,
+        *,
+        assume_role: str | None = None,
+        read_bind: AsyncEngine | None = None,
+    ) -> None:
         """`assume_role`: a role the sessions of a request switch to (tests, and an owner connection that
-        serves requests); None when the engine already connects as the application role."""
+        serves requests); None when the engine already connects as the application role. `read_bind`: the
+        engine of a streaming replica for requests that only read (None: everything on `bind`)."""
         self.bind = bind
+        self.read_bind = read_bind
         self.assume_role = assume_role
         joined = isinstance(bind, AsyncConnection)
         self.joined = joined
@@ -62,9 +93,10 @@ class Database:
         )
         self._lock: asyncio.Lock | None = asyncio.Lock() if joined else None
 
-    def request(self) -> RequestDatabase:
-        """The door of one request, with no caller bound yet (see `RequestDatabase.identify`)."""
-        return RequestDatabase(self)
+    def request(self, *, replica: bool = False) -> RequestDatabase:
+        """The door of one request, with no caller bound yet (see `RequestDatabase.identify`); with
+        `replica` (and a `read_bind`) its reads come from the replica until `use_primary()`."""
+        return RequestDatabase(self, replica=replica and self.read_bind is not None)
 
     @classmethod
     def from_url(
@@ -77,13 +109,16 @@ class Database:
         pool_timeout: float = 30.0,
         lock_timeout_ms: int | None = None,
         statement_timeout_ms: int | None = None,
+        pool_recycle_s: int = 1800,
+        read_url: str | None = None,
     ) -> Database:
         """An engine over `url`; with `lock_timeout_ms`, a statement waiting longer for a lock fails
         (SQLSTATE 55P03, answered BUSY) instead of holding its connection, and a transaction left idle
         for five minutes is ended by the server, so a wedged client cannot pin rows or the pool. With
         `statement_timeout_ms` every statement ends after that long (57014, STATEMENT_TIMEOUT). A request
         waiting more than `pool_timeout` seconds for a connection fails (`sqlalchemy.exc.TimeoutError`,
-        SERVICE_BUSY) instead of queueing for ever."""
+        SERVICE_BUSY) instead of queueing for ever. `read_url`: a streaming replica for read-only requests,
+        its engine built with the same settings."""
         server_settings = (
             {"lock_timeout": str(lock_timeout_ms), "idle_in_transaction_session_timeout": "300000"}
             if lock_timeout_ms
@@ -91,16 +126,20 @@ class Database:
         )
         if statement_timeout_ms:
             server_settings["statement_timeout"] = str(statement_timeout_ms)
-        engine = create_async_engine(
-            url,
-            echo=echo,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
-            pool_pre_ping=True,
-            connect_args={"server_settings": server_settings},
-        )
-        return cls(engine)
+
+        def engine_of(target: str) -> AsyncEngine:
+            # no pool_pre_ping: a dead connection is invalidated on its first error and retried (module doc)
+            return create_async_engine(
+                target,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=pool_timeout,
+                pool_recycle=pool_recycle_s,
+                connect_args={"server_settings": server_settings},
+            )
+
+        return cls(engine_of(url), read_bind=engine_of(read_url) if read_url else None)
 
     @contextlib.asynccontextmanager
     async def _guard(self) -> AsyncIterator[None]:
@@ -125,6 +164,8 @@ class Database:
     async def dispose(self) -> None:
         if isinstance(self.bind, AsyncEngine):
             await self.bind.dispose()
+        if self.read_bind is not None:
+            await self.read_bind.dispose()
 
 
 class RequestDatabase:
@@ -134,11 +175,22 @@ class RequestDatabase:
     rows (fail closed). `close()` ends the shared read transaction and returns its connection.
     """
 
-    def __init__(self, parent: Database) -> None:
+    def __init__(self, parent: Database, *, replica: bool = False) -> None:
         self.parent = parent
         self.user_id: int | None = None
+        self.replica = replica
+        self.wrote = False  # a unit of work of this request committed
         self._connection: AsyncConnection | None = None
         self._lock = asyncio.Lock()
+
+    async def use_primary(self) -> None:
+        """Later reads come from the primary (a request that writes; a caller who just wrote). A read
+        transaction already open on the replica ends."""
+        if not self.replica:
+            return
+        async with self._lock:
+            self.replica = False
+            await self.close()
 
     def _bind(self) -> tuple[Any, dict[str, str]]:
         user_id = "" if self.user_id is None else str(self.user_id)
@@ -191,13 +243,27 @@ class RequestDatabase:
                 await session.close()
 
     async def _read_connection(self) -> AsyncConnection:
-        if self._connection is None:
-            assert isinstance(self.parent.bind, AsyncEngine)
-            self._connection = await self.parent.bind.connect()
-        if not self._connection.in_transaction():
-            await self._connection.begin()
-            statement, parameters = self._bind()
-            await self._connection.execute(statement, parameters)
+        if self._connection is not None and self._connection.in_transaction():
+            return self._connection
+        engine = self.parent.read_bind if self.replica else self.parent.bind
+        assert isinstance(engine, AsyncEngine)
+        statement, parameters = self._bind()
+        for attempt in (1, 2):
+            if self._connection is None:
+                self._connection = await engine.connect()
+            try:
+                await self._connection.begin()
+                await self._connection.execute(statement, parameters)
+            except Exception as error:
+                # a dead pooled connection fails here first: once, take a fresh one (module docstring)
+                connection, self._connection = self._connection, None
+                with contextlib.suppress(Exception):
+                    await connection.close()
+                if attempt == 2 or not _invalidated(error):
+                    raise
+            else:
+                break
+        assert self._connection is not None
         return self._connection
 
     @contextlib.asynccontextmanager
@@ -205,12 +271,24 @@ class RequestDatabase:
         """A unit of work in a transaction of its own, bound to the caller; commits when the block ends,
         rolls back on error."""
         statement, parameters = self._bind()
-        async with self.parent.transaction() as session:
-            await session.execute(statement, parameters)
-            yield session
-            if self.parent.joined and self.parent.assume_role:
-                # the savepoint is released into the test's transaction: leave it as the owner again
-                await session.execute(text(_UNBIND))
+        for attempt in (1, 2):
+            try:
+                async with self.parent.transaction() as session:
+                    try:
+                        await session.execute(statement, parameters)
+                    except Exception as error:
+                        # a dead pooled connection fails its first statement: once, retry on a fresh one
+                        if attempt == 1 and not self.parent.joined and _invalidated(error):
+                            raise _Retry from error
+                        raise
+                    yield session
+                    if self.parent.joined and self.parent.assume_role:
+                        # the savepoint is released into the test's transaction: leave it as the owner again
+                        await session.execute(text(_UNBIND))
+            except _Retry:
+                continue
+            self.wrote = True
+            return
 
     async def close(self) -> None:
         """End the read transaction (nothing in it is kept) and give its connection back to the pool."""

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -53,7 +56,7 @@ from schema import build_schema
 from schema.problems import ERRORS, http_status
 from server import observe
 from server.persisted import Registry, with_document_id
-from server.settings import REPO_ROOT, Settings, app_database_url
+from server.settings import REPO_ROOT, Settings, app_database_url, app_role_url, get_settings, normalise_url
 from server.tokens import TokenVerifier
 from server.web import graphiql_response, vendor_mount
 
@@ -196,6 +199,63 @@ def _service_failure_status(response_data: Any) -> int | None:
     return None
 
 
+# ---- Read replica routing (DATABASE_READ_URL, docs/scaling.md "Reads from a replica") ----------------------
+# A request without a mutation reads from the replica, unless its caller wrote within the last
+# `TOWNE_READ_YOUR_WRITES_S` seconds: the response to a request that committed a write carries the moment
+# until which that client's reads go to the primary, as a cookie (browsers, GraphiQL, HTTP clients with a
+# cookie jar) and as a response header a client without cookies sends back as a request header. The value
+# is a plain time, not a secret: a client that forges one only sends its own reads to the primary, and a
+# time further ahead than the window is ignored.
+PRIMARY_UNTIL = "towne-primary-until"
+
+
+def _pinned_to_primary(request: Request, window_s: int) -> bool:
+    """The request carries a read-your-writes mark that has not expired."""
+    given = request.headers.get(PRIMARY_UNTIL) or request.cookies.get(PRIMARY_UNTIL) or ""
+    if not given.isdigit() or len(given) > 16:
+        return False
+    until_ms, now_ms = int(given), time.time() * 1000
+    return now_ms < until_ms <= now_ms + (window_s + 1) * 1000
+
+
+def mark_own_write(response: Response, settings: Settings) -> None:
+    """Send this client's reads to the primary for the next `read_your_writes_s` seconds."""
+    until = str(int(time.time() * 1000) + settings.read_your_writes_s * 1000)
+    response.headers[PRIMARY_UNTIL] = until
+    response.set_cookie(
+        PRIMARY_UNTIL,
+        until,
+        max_age=settings.read_your_writes_s,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.production,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_mutation(document: str, max_tokens: int) -> bool:
+    """The document defines a mutation (whichever operation runs); a document that does not parse, or is
+    beyond the token limit, runs nothing and counts as none."""
+    if "mutation" not in document:
+        return False
+    try:
+        parsed = parse(document, no_location=True, max_tokens=max_tokens)
+    except (GraphQLError, RecursionError):
+        return False
+    return any(
+        isinstance(d, OperationDefinitionNode) and d.operation is OperationType.MUTATION
+        for d in parsed.definitions
+    )
+
+
+def writes(request_data: Any, settings: Settings) -> bool:
+    """A request that may write: a mutation in its document (or anything but one plain operation)."""
+    if not isinstance(request_data, GraphQLRequestData):
+        return True
+    return isinstance(request_data.query, str) and _has_mutation(request_data.query, settings.max_tokens)
+
+
 class TowneGraphQL(GraphQL[Context, None]):
     def __init__(self, db: Database, settings: Settings, verifier: TokenVerifier) -> None:
         super().__init__(
@@ -255,7 +315,11 @@ class TowneGraphQL(GraphQL[Context, None]):
                 # read (and cache) the body before the caller is identified: a request waiting for a
                 # connection must still notice its client leaving (`_disconnected` waits for the body)
                 await request.body()
-            return await self.run(request)
+            response = await self.run(request)
+            door = getattr(request.state, "towne_door", None)
+            if door is not None and door.wrote and self.db.read_bind is not None:
+                mark_own_write(response, self.settings)
+            return response
         except HTTPException as exc:
             # strawberry's own refusals of the envelope (method, content type, missing query, …)
             error: TowneError = (
@@ -303,6 +367,9 @@ class TowneGraphQL(GraphQL[Context, None]):
             record.request_id = getattr(context, "request_id", None)
             if not isinstance(request_data, list):
                 record.operation = request_data.operation_name or _operation_name(request_data.query)
+        door = getattr(context, "db", None)
+        if isinstance(door, RequestDatabase) and door.replica and writes(request_data, self.settings):
+            await door.use_primary()  # a request that writes reads on the primary, its own writes included
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
@@ -363,7 +430,8 @@ class TowneGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         request_id = request_id_of(request)
         response.headers["x-request-id"] = request_id
-        door = self.db.request()
+        # the replica unless this client wrote just now; a mutation moves to the primary (execute_operation)
+        door = self.db.request(replica=not _pinned_to_primary(request, self.settings.read_your_writes_s))
         request.state.towne_door = door  # closed by __call__ when the response is made
         caller = await caller_of(request, door, self.verifier)
         return Context(
@@ -463,8 +531,10 @@ def create_app(
                 "no database: set DATABASE_URL, or start the server with `towne run` / `towne serve`"
             )
         # the application role: row-level security applies to it (docs/security.md)
+        read_url = settings.database_read_url
         db = Database.from_url(
             app_database_url(settings, url),
+            read_url=app_role_url(settings, normalise_url(read_url)) if read_url else None,
             echo=settings.sql_echo,
             lock_timeout_ms=settings.lock_timeout_ms,
             statement_timeout_ms=settings.statement_timeout_ms,
@@ -510,7 +580,7 @@ def create_app(
     async def gl_export(request: Request) -> Response:
         """`GET /statements/{id}/gl-export.csv`: the Great Plains journal (§3.8) of a Sent version; the id of
         a statement exports its current version, the id of a version that version."""
-        door = database.request()
+        door = database.request(replica=not _pinned_to_primary(request, settings.read_your_writes_s))
         request_id = request_id_of(request)
         try:
             caller = await caller_of(request, door, verifier)
@@ -576,11 +646,19 @@ def create_app(
             Cors,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type", "x-request-id"],
-            expose_headers=["x-request-id"],
+            allow_headers=["authorization", "content-type", "x-request-id", PRIMARY_UNTIL],
+            expose_headers=["x-request-id", PRIMARY_UNTIL],
             max_age=600,
         )
     app.add_middleware(observe.RequestLog)  # outermost: sees every request and its final status
     observe.count_statements(database.bind)
+    if database.read_bind is not None:
+        observe.count_statements(database.read_bind)
     observe.configure_logging()
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process, its settings read from the environment (`towne serve --workers N`
+    runs `uvicorn server.app:app_from_environment --factory`; the CLI puts the database URL there)."""
+    return create_app(get_settings())

@@ -4,7 +4,7 @@ towne run [--port 8000]        database up → migrations → import if empty �
 towne migrate                   alembic upgrade head
 towne import [--data-dir DIR]   import the real data (idempotent) and print a summary
 towne assign [--layer CODE]     point-in-polygon assignment, one statement per layer
-towne serve [--port 8000]       serve the GraphQL API
+towne serve [--port 8000] [--workers N]   serve the GraphQL API (N worker processes, default the CPU count)
 towne facts generate --from 2025-01 --to 2025-06 [--site 0349 …]   SYNTHETIC operating facts
 towne facts import FILE.csv …   operating facts from CSV named after the table (all or nothing per file)
 towne escalate [--date D | --from D --to D]   apply the increments and escalators due (§2.14)
@@ -219,14 +219,35 @@ def _schema(*, write: bool) -> int:
     return 0
 
 
-def serve(settings: Settings, url: str, host: str, port: int) -> None:
+def serve(url: str, host: str, port: int, workers: int) -> None:
+    """uvicorn with `workers` processes behind one port; each builds its app from the environment
+    (`server.app:app_from_environment`), so the database URL (the embedded cluster's included) goes there.
+    Workers share nothing but the database: any of them may answer any request."""
+    import os
+
     import uvicorn
 
-    from server.app import create_app
-
+    os.environ["DATABASE_URL"] = url
     console.print(f"GraphQL API:  http://{host}:{port}/graphql  (GraphiQL in the browser)")
     console.print(f"Ready check: http://{host}:{port}/readyz  ·  a token: towne token --role billingManager")
-    uvicorn.run(create_app(settings, database_url=url), host=host, port=port, log_level="info")
+    console.print(f"{workers} worker process{'es' if workers > 1 else ''}")
+    uvicorn.run(
+        "server.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+def default_workers(settings: Settings) -> int:
+    """`TOWNE_WORKERS`, else the CPU count this process may use."""
+    import os
+
+    if settings.workers:
+        return settings.workers
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -317,6 +338,13 @@ def _add_grant_options(parser: argparse.ArgumentParser, *, role_required: bool) 
     )
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `towne` command line; every subcommand and option has help text (tests/test_cli.py checks)."""
     parser = argparse.ArgumentParser(
@@ -328,6 +356,15 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (run, serve_parser):
         p.add_argument("--host", default=None, help="address to listen on (default TOWNE_HOST, 127.0.0.1)")
         p.add_argument("--port", type=int, default=None, help="port to listen on (default TOWNE_PORT, 8000)")
+    serve_parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="worker processes behind the one port (default TOWNE_WORKERS, else the CPU count)",
+    )
+    run.add_argument(
+        "--workers", type=_positive, default=1, help="worker processes (default 1: a developer's machine)"
+    )
     sub.add_parser("migrate", help="alembic upgrade head")
     imp = sub.add_parser("import", help="import the real data")
     imp.add_argument(
@@ -434,14 +471,15 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "user":
         return asyncio.run(_users(url, args))
     elif args.command == "serve":
-        serve(settings, url, args.host or settings.host, args.port or settings.port)
+        workers = args.workers or default_workers(settings)
+        serve(url, args.host or settings.host, args.port or settings.port, workers)
     elif args.command == "run":
         started = time.perf_counter()
         migrate(url)
         asyncio.run(_import(url, data_dir, only_if_empty=True))
         asyncio.run(_facts_if_empty(url))
         console.print(f"Ready in {time.perf_counter() - started:.1f} s.")
-        serve(settings, url, args.host or settings.host, args.port or settings.port)
+        serve(url, args.host or settings.host, args.port or settings.port, args.workers)
     return 0
 
 

@@ -6,10 +6,11 @@ the GraphQL view notes the operation name, the caller and the error codes; `coun
 statement the engine sends (SQLAlchemy's `before_cursor_execute`). When the response has gone (or the client
 left) the line is written:
 
-    {"message": "request", "request_id": "…", "user": null, "method": "POST", "path": "/graphql",
+    {"asctime": "…", "levelname": "INFO", "name": "towne.request", "process": 4711,
+     "message": "request", "request_id": "…", "user": null, "method": "POST", "path": "/graphql",
      "operation": "Sites", "status": 200, "duration_ms": 12.3, "sql_statements": 3, "outcome": "ok"}
 
-`outcome` is `ok`, the error codes joined by commas (`BAD_USER_INPUT,NOT_FOUND`), or `disconnected`.
+`process` is the worker process that served it (`towne serve --workers N`). `outcome` is `ok`, the error codes joined by commas (`BAD_USER_INPUT,NOT_FOUND`), or `disconnected`.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def configure_logging() -> None:
     if log.handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False

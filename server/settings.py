@@ -23,8 +23,15 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     database_name: str = Field(default="towne", alias="TOWNE_DATABASE")
+    # a streaming replica of DATABASE_URL's database (docs/scaling.md): requests without a mutation read
+    # there, except a caller's reads within `read_your_writes_s` of its own write (the `towne-primary-until`
+    # cookie or header the write's response carries). Connects as the application role, like the primary.
+    database_read_url: str | None = Field(default=None, alias="DATABASE_READ_URL")
+    read_your_writes_s: int = Field(default=10, alias="TOWNE_READ_YOUR_WRITES_S", gt=0, le=3600)
     host: str = Field(default="127.0.0.1", alias="TOWNE_HOST")
     port: int = Field(default=8000, alias="TOWNE_PORT")
+    # worker processes of `towne serve` behind its one port (default: the CPU count; `towne run`: 1)
+    workers: int | None = Field(default=None, alias="TOWNE_WORKERS", gt=0)
     data_dir: Path = Field(default=REPO_ROOT / "data", alias="TOWNE_DATA_DIR")
     # Unexpected errors are always INTERNAL with a request id; debug adds the exception's type and message to
     # the response (never SQL parameters or a traceback). For a developer's machine only.
@@ -98,9 +105,16 @@ def app_database_url(settings: Settings, owner_url: str) -> str:
     TOWNE_APP_DATABASE_URL with the role's password)."""
     if settings.app_database_url:
         return normalise_url(settings.app_database_url)
+    return app_role_url(settings, owner_url)
+
+
+def app_role_url(settings: Settings, url_text: str) -> str:
+    """`url_text` as it is when its user is the application role, else with that role as its user and no
+    password (the embedded cluster trusts loopback). `DATABASE_READ_URL` goes through here: in production
+    give it the application role's user and password."""
     from sqlalchemy.engine import make_url
 
-    url = make_url(normalise_url(owner_url))
+    url = make_url(normalise_url(url_text))
     if url.username == settings.app_role:
         return url.render_as_string(hide_password=False)
     return url.set(username=settings.app_role, password=None).render_as_string(hide_password=False)

@@ -166,6 +166,31 @@ async def test_a_database_restart_is_service_unavailable_then_serves_again(
     assert ready_after.status_code == 200
 
 
+async def test_a_connection_that_died_in_the_pool_is_replaced_without_an_error(
+    proxy: tuple[Proxy, str], settings: Settings
+) -> None:
+    """No pre-ping: the dead connection's first statement fails, is recognised as a disconnect, and the
+    request's first statement runs again on a fresh connection (reads and a unit of work alike)."""
+    gate, url = proxy
+    database = Database.from_url(url, pool_size=1, max_overflow=0, pool_timeout=1)
+    try:
+        async with client_of(database, settings) as client:
+            before = await post(client, SITE)
+            await gate.cut()
+            await gate.restore()  # the database is back; the pool still holds the dead connection
+            after = await post(client, SITE)
+            await gate.cut()
+            await gate.restore()
+            door = database.request()
+            async with door.transaction() as session:
+                written = (await session.execute(text("SELECT 1"))).scalar_one()
+            await door.close()
+    finally:
+        await database.dispose()
+    assert after.status_code == 200 and after.json() == before.json(), after.text
+    assert written == 1 and door.wrote
+
+
 class Lines(logging.Handler):
     """Collects the `towne.request` lines, rendered by the JSON formatter of `server.observe`."""
 
