@@ -1,6 +1,6 @@
 """Benchmark: billing previews of the whole portfolio and of one site (issue: portfolio < 2 s, one site < 20 ms).
 
-    .venv/bin/python bench/billing.py [--period 2025-04] [--repeat 5]
+    .venv/bin/python bench/billing.py [--period 2025-04] [--repeat 5] [--database towne_bench_billing]
 
 Builds (once) a scratch database `towne_bench_billing` with the real sites and contracts and SYNTHETIC facts
 for the period, then measures in the same run:
@@ -50,7 +50,8 @@ ONE_SITE = """query ($n: String!, $p: String) { site(siteNumber: $n) { billingPr
 BENCH_USER = "bench-billing-manager"
 
 
-def database_url() -> str:
+def database_url(name: str = "towne_bench_billing") -> str:
+    """The bench database `name` on the server of `DATABASE_URL` (which must hold it), else on the dev cluster."""
     import os
 
     if os.environ.get("DATABASE_URL"):
@@ -58,12 +59,12 @@ def database_url() -> str:
 
         return (
             make_url(normalise_url(os.environ["DATABASE_URL"]))
-            .set(database="towne_bench_billing")
+            .set(database=name)
             .render_as_string(hide_password=False)
         )
     from server import devdb
 
-    return devdb.ensure_database("towne_bench_billing")
+    return devdb.ensure_database(name)
 
 
 async def ensure_data(url: str, period: str) -> None:
@@ -100,8 +101,8 @@ def best(samples: list[float]) -> float:
     return min(samples)
 
 
-async def run(period_text: str, repeat: int) -> dict[str, Any]:
-    url = database_url()
+async def run(period_text: str, repeat: int, database: str = "towne_bench_billing") -> dict[str, Any]:
+    url = database_url(database)
     await ensure_data(url, period_text)
     period = ServicePeriod.parse(period_text)
     engine = create_async_engine(url, pool_size=5)
@@ -201,8 +202,9 @@ def main() -> None:
     )
     parser.add_argument("--period", default="2025-04")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--database", default="towne_bench_billing", help="scratch database name")
     args = parser.parse_args()
-    r = asyncio.run(run(args.period, args.repeat))
+    r = asyncio.run(run(args.period, args.repeat, args.database))
     n = r["sites"]
     print(f"billing previews, {n} sites, service period {r['period']} (best of {args.repeat}):")
     print(

@@ -21,6 +21,7 @@ from billing import (
     RateSelection,
     ServicePeriod,
     earliest_fact_date,
+    fact_needs,
     preview,
     rate_selection_date,
 )
@@ -28,7 +29,7 @@ from billing.lines import AdhocLine
 from db.models import Contract, CustomerSite
 from db.repositories import contracts as contract_repo
 from db.repositories.contracts import ContractConfiguration
-from db.repositories.facts import load_facts
+from db.repositories.facts import load_reduced_facts
 from db.repositories.sites import SiteOrder, find_sites
 from resolvers import validation
 from resolvers.context import Context
@@ -79,15 +80,13 @@ async def compute_previews(
     versions: Mapping[uuid.UUID, int] | None = None,
     adhoc: Mapping[uuid.UUID, Sequence[AdhocLine]] | None = None,
 ) -> dict[uuid.UUID, BillingPreview]:
-    """Invoices of every billable site for `period`; facts fetched set-based (six statements in all)."""
+    """Invoices of every billable site for `period`; facts fetched set-based (seven statements in all), already
+    reduced in SQL to what the engine reads (`load_reduced_facts`, `billing.fact_needs`)."""
     if not billables:
         return {}
     configs = {site_id: b.config_for(period) for site_id, b in billables.items()}
-    facts = await load_facts(
-        session,
-        windows={site_id: facts_start(configs[site_id], period) for site_id in billables},
-        end=period.end,
-        period=period.yyyymm,
+    facts = await load_reduced_facts(
+        session, needs={site_id: fact_needs(configs[site_id], period) for site_id in billables}, period=period
     )
     return {
         site_id: preview(
@@ -97,7 +96,7 @@ async def compute_previews(
             version=(versions or {}).get(site_id, 1),
             adhoc_lines=tuple((adhoc or {}).get(site_id, ())),
         )
-        for site_id, b in billables.items()
+        for site_id in billables
     }
 
 
@@ -122,7 +121,7 @@ async def billing_preview(
     configuration = await ctx.loaders.configuration.load(contract.id)
     period = period_or_default(period_given, BillingType[contract.billing_type], ctx)
     config = restrict(Billable(site, contract, configuration).config_for(period), building_blocks)
-    facts = await ctx.loaders.facts.load((site.id, facts_start(config, period), period))
+    facts = await ctx.loaders.facts.load((site.id, fact_needs(config, period), period))
     return preview(config, period, facts)
 
 
