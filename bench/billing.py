@@ -1,4 +1,5 @@
-"""Benchmark: billing previews of the whole portfolio and of one site (issue: portfolio < 2 s, one site < 20 ms).
+"""Benchmark: billing previews of the whole portfolio and of one site (issue 8: portfolio ≤ 30× the pure engine,
+one site < 10 ms median; earlier: portfolio < 2 s, one site < 20 ms).
 
     .venv/bin/python bench/billing.py [--period 2025-04] [--repeat 5] [--database towne_bench_billing]
 
@@ -7,8 +8,9 @@ for the period, then measures in the same run:
 
 * portfolio: `billingPreviews(servicePeriod, first: 1000)` through the GraphQL schema (one call, 649 sites);
 * the same without GraphQL (`resolvers.billing.portfolio_previews`);
-* reference: the pure engine alone (`billing.preview` for every site, facts already in memory), so the
-  ratios show what the database round trips and GraphQL add;
+* reference: the pure engine alone (`billing.preview` for every site, facts already in memory, one row per
+  source row as `load_facts` reads them), so the ratios show what the database round trips and GraphQL add;
+  also the engine on the facts summed in SQL (`load_reduced_facts`, what the service path computes on);
 * one site: `site(siteNumber) { billingPreview }` for each of the 16 fully configured contracts.
 
 Prints best-of-N seconds and per-site cost. Figures are recorded in docs/benchmarks.md.
@@ -132,7 +134,8 @@ async def run(period_text: str, repeat: int, database: str = "towne_bench_billin
         async with owner.read() as session:
             site_ids = list((await session.execute(select(CustomerSite.id))).scalars())
             billables = await load_billables(session, site_ids=site_ids)
-            from db.repositories.facts import load_facts
+            from billing import fact_needs
+            from db.repositories.facts import load_facts, load_reduced_facts
             from resolvers.billing import facts_start
 
             configs = {s: b.config_for(period) for s, b in billables.items()}
@@ -141,6 +144,9 @@ async def run(period_text: str, repeat: int, database: str = "towne_bench_billin
                 windows={s: facts_start(configs[s], period) for s in billables},
                 end=period.end,
                 period=period.yyyymm,
+            )
+            reduced = await load_reduced_facts(
+                session, needs={s: fact_needs(configs[s], period) for s in billables}, period=period
             )
             await session.execute(text("SELECT 1"))
         results["sites"] = len(billables)
@@ -151,6 +157,12 @@ async def run(period_text: str, repeat: int, database: str = "towne_bench_billin
             for site_id in billables:
                 preview(configs[site_id], period, facts[site_id])
             engine_only.append(time.perf_counter() - started)
+        engine_reduced: list[float] = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            for site_id in billables:
+                preview(configs[site_id], period, reduced[site_id])
+            engine_reduced.append(time.perf_counter() - started)
 
         service: list[float] = []
         for _ in range(repeat):
@@ -186,6 +198,7 @@ async def run(period_text: str, repeat: int, database: str = "towne_bench_billin
                 assert r.errors is None, r.errors
         results.update(
             engine_s=best(engine_only),
+            engine_reduced_s=best(engine_reduced),
             service_s=best(service),
             graphql_s=best(graphql),
             one_site_median_ms=statistics.median(one) * 1000,
@@ -211,16 +224,20 @@ def main() -> None:
         f"  reference  pure engine, facts in memory   {r['engine_s']:.3f} s  {r['engine_s'] / n * 1000:.2f} ms/site"
     )
     print(
+        f"  reference  pure engine, facts summed in SQL {r['engine_reduced_s']:.3f} s"
+        f"  {r['engine_reduced_s'] / n * 1000:.2f} ms/site"
+    )
+    print(
         f"  portfolio  service (SQL + engine)         {r['service_s']:.3f} s  {r['service_s'] / n * 1000:.2f} ms/site"
         f"  ×{r['service_s'] / r['engine_s']:.1f} reference"
     )
     print(
         f"  portfolio  GraphQL billingPreviews        {r['graphql_s']:.3f} s  {r['graphql_s'] / n * 1000:.2f} ms/site"
-        f"  ×{r['graphql_s'] / r['engine_s']:.1f} reference   target < 2 s: {'met' if r['graphql_s'] < 2 else 'MISSED'}"
+        f"  ×{r['graphql_s'] / r['engine_s']:.1f} reference   target ≤ 30× reference: {'met' if r['graphql_s'] <= 30 * r['engine_s'] else 'MISSED'}"
     )
     print(
         f"  one site   GraphQL site.billingPreview    median {r['one_site_median_ms']:.1f} ms, p90 {r['one_site_p90_ms']:.1f} ms"
-        f"   target < 20 ms: {'met' if r['one_site_median_ms'] < 20 else 'MISSED'}"
+        f"   target < 10 ms: {'met' if r['one_site_median_ms'] < 10 else 'MISSED'}"
     )
 
 

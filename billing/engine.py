@@ -244,7 +244,8 @@ class FactNeeds:
     rooms and timesheets are read in the service month only, §2.0 #3). ``job_codes``: the timesheet
     ``WORK_ROLE`` values any block reads (§2.2 per-labor-hour jobs, §2.10a management-fee jobs); timesheet
     rows of other job codes are never read. ``revenue``: whether a block reads revenue rows (§2.4–§2.6, §2.8,
-    §2.10a/d/e); ``occupied_rooms`` (§2.3); ``ledger``: balances (§2.9, §2.10b/c).
+    §2.10a/d/e); ``occupied_rooms`` (§2.3); ``ledger``: balances (§2.9, §2.10b/c); ``prior_profit_shares``:
+    earlier statements' monthly profit (§2.10e).
     """
 
     start: datetime.date
@@ -252,6 +253,7 @@ class FactNeeds:
     revenue: bool = True
     occupied_rooms: bool = True
     ledger: bool = True
+    prior_profit_shares: bool = True
 
 
 def fact_needs(
@@ -276,6 +278,7 @@ def fact_needs(
         revenue=bool(blocks & _REVENUE_READERS),
         occupied_rooms=BuildingBlock.PER_OCCUPIED_ROOM in blocks,
         ledger=bool(blocks & _LEDGER_READERS),
+        prior_profit_shares=BuildingBlock.MANAGEMENT_AGREEMENT in blocks,
     )
 
 

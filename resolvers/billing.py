@@ -111,7 +111,7 @@ async def compute_previews(
     versions: Mapping[uuid.UUID, int] | None = None,
     adhoc: Mapping[uuid.UUID, Sequence[AdhocLine]] | None = None,
 ) -> dict[uuid.UUID, BillingPreview]:
-    """Invoices of every billable site for `period`; facts fetched set-based (seven statements in all), already
+    """Invoices of every billable site for `period`; facts fetched set-based (at most six statements), already
     reduced in SQL to what the engine reads (`load_reduced_facts`, `billing.fact_needs`)."""
     if not billables:
         return {}

@@ -83,7 +83,7 @@ class Loaders:
             loader.clear_all()
 
     async def _facts(self, keys: list[tuple[uuid.UUID, FactNeeds, ServicePeriod]]) -> list[PeriodFacts]:
-        # one load per service period and site needs in the batch (usually one per period): seven statements
+        # one load per service period and site needs in the batch (usually one per period): at most six statements
         # for all its sites; a site asked twice with other needs (what-if blocks) gets a load of its own
         loads: list[dict[uuid.UUID, FactNeeds]] = []
         periods: list[ServicePeriod] = []
