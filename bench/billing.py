@@ -1,14 +1,16 @@
-"""Benchmark: billing previews of the whole portfolio and of one site (issue: portfolio < 2 s, one site < 20 ms).
+"""Benchmark: billing previews of the whole portfolio and of one site (issue 8: portfolio ≤ 30× the pure engine,
+one site < 10 ms median; earlier: portfolio < 2 s, one site < 20 ms).
 
-    .venv/bin/python bench/billing.py [--period 2025-04] [--repeat 5]
+    .venv/bin/python bench/billing.py [--period 2025-04] [--repeat 5] [--database towne_bench_billing]
 
 Builds (once) a scratch database `towne_bench_billing` with the real sites and contracts and SYNTHETIC facts
 for the period, then measures in the same run:
 
 * portfolio: `billingPreviews(servicePeriod, first: 1000)` through the GraphQL schema (one call, 649 sites);
 * the same without GraphQL (`resolvers.billing.portfolio_previews`);
-* reference: the pure engine alone (`billing.preview` for every site, facts already in memory), so the
-  ratios show what the database round trips and GraphQL add;
+* reference: the pure engine alone (`billing.preview` for every site, facts already in memory, one row per
+  source row as `load_facts` reads them), so the ratios show what the database round trips and GraphQL add;
+  also the engine on the facts summed in SQL (`load_reduced_facts`, what the service path computes on);
 * one site: `site(siteNumber) { billingPreview }` for each of the 16 fully configured contracts.
 
 Prints best-of-N seconds and per-site cost. Figures are recorded in docs/benchmarks.md.
@@ -50,7 +52,8 @@ ONE_SITE = """query ($n: String!, $p: String) { site(siteNumber: $n) { billingPr
 BENCH_USER = "bench-billing-manager"
 
 
-def database_url() -> str:
+def database_url(name: str = "towne_bench_billing") -> str:
+    """The bench database `name` on the server of `DATABASE_URL` (which must hold it), else on the dev cluster."""
     import os
 
     if os.environ.get("DATABASE_URL"):
@@ -58,12 +61,12 @@ def database_url() -> str:
 
         return (
             make_url(normalise_url(os.environ["DATABASE_URL"]))
-            .set(database="towne_bench_billing")
+            .set(database=name)
             .render_as_string(hide_password=False)
         )
     from server import devdb
 
-    return devdb.ensure_database("towne_bench_billing")
+    return devdb.ensure_database(name)
 
 
 async def ensure_data(url: str, period: str) -> None:
@@ -100,8 +103,8 @@ def best(samples: list[float]) -> float:
     return min(samples)
 
 
-async def run(period_text: str, repeat: int) -> dict[str, Any]:
-    url = database_url()
+async def run(period_text: str, repeat: int, database: str = "towne_bench_billing") -> dict[str, Any]:
+    url = database_url(database)
     await ensure_data(url, period_text)
     period = ServicePeriod.parse(period_text)
     engine = create_async_engine(url, pool_size=5)
@@ -131,7 +134,8 @@ async def run(period_text: str, repeat: int) -> dict[str, Any]:
         async with owner.read() as session:
             site_ids = list((await session.execute(select(CustomerSite.id))).scalars())
             billables = await load_billables(session, site_ids=site_ids)
-            from db.repositories.facts import load_facts
+            from billing import fact_needs
+            from db.repositories.facts import load_facts, load_reduced_facts
             from resolvers.billing import facts_start
 
             configs = {s: b.config_for(period) for s, b in billables.items()}
@@ -140,6 +144,9 @@ async def run(period_text: str, repeat: int) -> dict[str, Any]:
                 windows={s: facts_start(configs[s], period) for s in billables},
                 end=period.end,
                 period=period.yyyymm,
+            )
+            reduced = await load_reduced_facts(
+                session, needs={s: fact_needs(configs[s], period) for s in billables}, period=period
             )
             await session.execute(text("SELECT 1"))
         results["sites"] = len(billables)
@@ -150,6 +157,12 @@ async def run(period_text: str, repeat: int) -> dict[str, Any]:
             for site_id in billables:
                 preview(configs[site_id], period, facts[site_id])
             engine_only.append(time.perf_counter() - started)
+        engine_reduced: list[float] = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            for site_id in billables:
+                preview(configs[site_id], period, reduced[site_id])
+            engine_reduced.append(time.perf_counter() - started)
 
         service: list[float] = []
         for _ in range(repeat):
@@ -185,6 +198,7 @@ async def run(period_text: str, repeat: int) -> dict[str, Any]:
                 assert r.errors is None, r.errors
         results.update(
             engine_s=best(engine_only),
+            engine_reduced_s=best(engine_reduced),
             service_s=best(service),
             graphql_s=best(graphql),
             one_site_median_ms=statistics.median(one) * 1000,
@@ -201,12 +215,17 @@ def main() -> None:
     )
     parser.add_argument("--period", default="2025-04")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--database", default="towne_bench_billing", help="scratch database name")
     args = parser.parse_args()
-    r = asyncio.run(run(args.period, args.repeat))
+    r = asyncio.run(run(args.period, args.repeat, args.database))
     n = r["sites"]
     print(f"billing previews, {n} sites, service period {r['period']} (best of {args.repeat}):")
     print(
         f"  reference  pure engine, facts in memory   {r['engine_s']:.3f} s  {r['engine_s'] / n * 1000:.2f} ms/site"
+    )
+    print(
+        f"  reference  pure engine, facts summed in SQL {r['engine_reduced_s']:.3f} s"
+        f"  {r['engine_reduced_s'] / n * 1000:.2f} ms/site"
     )
     print(
         f"  portfolio  service (SQL + engine)         {r['service_s']:.3f} s  {r['service_s'] / n * 1000:.2f} ms/site"
@@ -214,11 +233,11 @@ def main() -> None:
     )
     print(
         f"  portfolio  GraphQL billingPreviews        {r['graphql_s']:.3f} s  {r['graphql_s'] / n * 1000:.2f} ms/site"
-        f"  ×{r['graphql_s'] / r['engine_s']:.1f} reference   target < 2 s: {'met' if r['graphql_s'] < 2 else 'MISSED'}"
+        f"  ×{r['graphql_s'] / r['engine_s']:.1f} reference   target ≤ 30× reference: {'met' if r['graphql_s'] <= 30 * r['engine_s'] else 'MISSED'}"
     )
     print(
         f"  one site   GraphQL site.billingPreview    median {r['one_site_median_ms']:.1f} ms, p90 {r['one_site_p90_ms']:.1f} ms"
-        f"   target < 20 ms: {'met' if r['one_site_median_ms'] < 20 else 'MISSED'}"
+        f"   target < 10 ms: {'met' if r['one_site_median_ms'] < 10 else 'MISSED'}"
     )
 
 

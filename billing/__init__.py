@@ -40,7 +40,7 @@ from .config import (
     PerOccupiedRoom,
     ThresholdStructure,
 )
-from .engine import earliest_fact_date, preview, rate_selection_date, statement_groups
+from .engine import FactNeeds, earliest_fact_date, fact_needs, preview, rate_selection_date, statement_groups
 from .facts import LedgerBalance, OccupiedRoomsDay, PeriodFacts, PriorProfitShare, RevenueRow, TimesheetRow
 from .lines import (
     AdhocLine,
@@ -78,6 +78,7 @@ __all__ = [
     "ContractConfig",
     "DepositedRevenue",
     "Diagnosis",
+    "FactNeeds",
     "FixedFeeService",
     "InsuranceType",
     "Invoice",
@@ -114,6 +115,7 @@ __all__ = [
     "ValidationThresholdType",
     "cap_tiers",
     "earliest_fact_date",
+    "fact_needs",
     "invoice_number",
     "last_anniversary",
     "normalize_site_number",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from .blocks import ADHOC_AFTER, BLOCKS, LINE_ORDER, BlockOptions
 from .blocks.adhoc import adhoc_invoice_line
@@ -26,7 +26,14 @@ from .money import ZERO, round2
 from .numbering import invoice_number, normalize_site_number
 from .period import ServicePeriod
 
-__all__ = ["earliest_fact_date", "preview", "rate_selection_date", "statement_groups"]
+__all__ = [
+    "FactNeeds",
+    "earliest_fact_date",
+    "fact_needs",
+    "preview",
+    "rate_selection_date",
+    "statement_groups",
+]
 
 
 def rate_selection_date(
@@ -227,6 +234,65 @@ def earliest_fact_date(
             anniversary = accumulation is AccumulationType.ANNUAL_ANNIVERSARY
             starts.append(service_year_accumulation_start(anniversary, config.site_start_date, period)[0])
     return min(starts)
+
+
+@dataclass(frozen=True, slots=True)
+class FactNeeds:
+    """What :func:`preview` reads of a site's facts for one period, so that a loader fetches only that.
+
+    ``start``: :func:`earliest_fact_date` (revenue, ledger and prior profit shares from then on; occupied
+    rooms and timesheets are read in the service month only, §2.0 #3). ``job_codes``: the timesheet
+    ``WORK_ROLE`` values any block reads (§2.2 per-labor-hour jobs, §2.10a management-fee jobs); timesheet
+    rows of other job codes are never read. ``revenue``: whether a block reads revenue rows (§2.4–§2.6, §2.8,
+    §2.10a/d/e); ``occupied_rooms`` (§2.3); ``ledger``: balances (§2.9, §2.10b/c); ``prior_profit_shares``:
+    earlier statements' monthly profit (§2.10e).
+    """
+
+    start: datetime.date
+    job_codes: frozenset[str] = frozenset()
+    revenue: bool = True
+    occupied_rooms: bool = True
+    ledger: bool = True
+    prior_profit_shares: bool = True
+
+
+def fact_needs(
+    config: ContractConfig,
+    period: ServicePeriod,
+    accumulation_start: AccumulationStart = AccumulationStart.INTENDED,
+) -> FactNeeds:
+    """The facts :func:`preview` of ``config`` for ``period`` reads (:class:`FactNeeds`), by gate 1 (§2.0):
+    which enabled blocks read which facts. Job codes of every configured row of an enabled block are
+    included, active on the rate-selection date or not, and of any invoice group: a superset of what gate 2
+    and the rate-selection date (§2.15) let through is enough."""
+    blocks = config.building_blocks
+    codes: set[str] = set()
+    if BuildingBlock.PER_LABOR_HOUR in blocks:
+        codes.update(job.job_code for job in config.labor_hour_jobs)
+    agreement = config.management_agreement
+    if BuildingBlock.MANAGEMENT_AGREEMENT in blocks and agreement is not None:
+        codes.update(job.code for job in agreement.per_labor_hour_job_code_data)
+    return FactNeeds(
+        start=earliest_fact_date(config, period, accumulation_start),
+        job_codes=frozenset(codes),
+        revenue=bool(blocks & _REVENUE_READERS),
+        occupied_rooms=BuildingBlock.PER_OCCUPIED_ROOM in blocks,
+        ledger=bool(blocks & _LEDGER_READERS),
+        prior_profit_shares=BuildingBlock.MANAGEMENT_AGREEMENT in blocks,
+    )
+
+
+# Blocks whose calculation reads revenue rows or ledger balances (the management agreement reads both: fee
+# revenue, validations and profit share; payroll, PTEB, insurance and claims).
+_REVENUE_READERS = frozenset(
+    {
+        BuildingBlock.REVENUE_SHARE,
+        BuildingBlock.BELL_SERVICE,
+        BuildingBlock.DEPOSITED_REVENUE,
+        BuildingBlock.MANAGEMENT_AGREEMENT,
+    }
+)
+_LEDGER_READERS = frozenset({BuildingBlock.BILLABLE_ACCOUNTS, BuildingBlock.MANAGEMENT_AGREEMENT})
 
 
 def _at_cents(line: InvoiceLine) -> InvoiceLine:

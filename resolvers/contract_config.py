@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -62,10 +63,17 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
+@functools.cache
+def _fields_of(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """Type hints and field names of dataclass `cls`, resolved once per class (`get_type_hints` costs more
+    than converting a block's settings; a portfolio preview converts some 3,000)."""
+    hints = typing.get_type_hints(cls, vars(__import__(cls.__module__, fromlist=["_"])))
+    return hints, frozenset(f.name for f in dataclasses.fields(cls))
+
+
 def from_settings(cls: type[T], data: Mapping[str, Any], *, where: str) -> T:
     """Build dataclass `cls` from stored settings; unknown keys raise `InvalidConfiguration` (never dropped)."""
-    hints = typing.get_type_hints(cls, vars(__import__(cls.__module__, fromlist=["_"])))
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints, names = _fields_of(cls)  # type: ignore[arg-type]  # classes are hashable
     unknown = set(data) - names - UNUSED_SETTINGS
     if unknown:
         raise InvalidConfiguration(f"{where}: unknown setting(s) {sorted(unknown)} for {cls.__name__}")

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from billing import PeriodFacts, ServicePeriod
+from billing import FactNeeds, PeriodFacts, ServicePeriod
 from db.database import Door
 from db.models import (
     Contract,
@@ -30,7 +30,7 @@ from db.repositories import sites as site_repo
 from db.repositories import statements as statement_repo
 from db.repositories import territories as territory_repo
 from db.repositories.contracts import ContractConfiguration
-from db.repositories.facts import load_facts
+from db.repositories.facts import load_reduced_facts
 from db.repositories.sites import AssignmentView
 from db.repositories.statements import StatementView
 from db.repositories.territories import TerritoryView
@@ -82,17 +82,30 @@ class Loaders:
         ):
             loader.clear_all()
 
-    async def _facts(self, keys: list[tuple[uuid.UUID, dt.date, ServicePeriod]]) -> list[PeriodFacts]:
-        # one load per service period in the batch (usually one): six statements for all its sites
-        by_period: dict[ServicePeriod, dict[uuid.UUID, dt.date]] = defaultdict(dict)
-        for site_id, start, period in keys:
-            by_period[period][site_id] = start
-        found: dict[tuple[uuid.UUID, ServicePeriod], PeriodFacts] = {}
+    async def _facts(self, keys: list[tuple[uuid.UUID, FactNeeds, ServicePeriod]]) -> list[PeriodFacts]:
+        # one load per service period and site needs in the batch (usually one per period): at most six statements
+        # for all its sites; a site asked twice with other needs (what-if blocks) gets a load of its own
+        loads: list[dict[uuid.UUID, FactNeeds]] = []
+        periods: list[ServicePeriod] = []
+        for site_id, needs, period in keys:
+            load = next(
+                (
+                    m
+                    for m, p in zip(loads, periods, strict=True)
+                    if p == period and m.get(site_id, needs) == needs
+                ),
+                None,
+            )
+            if load is None:
+                loads.append(load := {})
+                periods.append(period)
+            load[site_id] = needs
+        found: dict[tuple[uuid.UUID, FactNeeds, ServicePeriod], PeriodFacts] = {}
         async with self.db.read() as session:
-            for period, windows in by_period.items():
-                loaded = await load_facts(session, windows=windows, end=period.end, period=period.yyyymm)
-                found.update({(site_id, period): facts for site_id, facts in loaded.items()})
-        return [found[(site_id, period)] for site_id, _, period in keys]
+            for load, period in zip(loads, periods, strict=True):
+                loaded = await load_reduced_facts(session, needs=load, period=period)
+                found.update({(site_id, load[site_id], period): facts for site_id, facts in loaded.items()})
+        return [found[key] for key in keys]
 
     async def _statements_by_id(self, keys: list[uuid.UUID]) -> list[StatementView | None]:
         async with self.db.read() as session:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import json
 import logging
 import re
@@ -518,6 +519,22 @@ class Cors(CORSMiddleware):
         return refused
 
 
+_heap_frozen = False
+
+
+def freeze_startup_heap() -> None:
+    """Move what the process holds once started (modules, the schema, caches) out of the cyclic collector's
+    sight (`gc.freeze`), once per process. A full collection then scans only what requests allocate: during
+    a 649-site portfolio preview its pauses, which stall every request on the event loop, drop from about
+    100 ms to 10–25 ms (issue 8, `bench/billing_loop.py`). Frozen objects are still freed by reference
+    counting; only cyclic garbage among them would stay."""
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(
     settings: Settings, *, database_url: str | None = None, db: Database | None = None
 ) -> Starlette:
@@ -609,6 +626,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        freeze_startup_heap()
         yield
         if owned:
             await database.dispose()

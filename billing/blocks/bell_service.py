@@ -11,7 +11,14 @@ from ..lines import InvoiceLine
 from ..money import ZERO
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, EMPTY, BlockOptions, BlockResult, BlockSpec
-from .common import BELL_COLLECTION_TYPES, CODE_BELL, OTHER_REVENUE, gate_2_warning, month_revenue
+from .common import (
+    BELL_COLLECTION_TYPES,
+    CODE_BELL,
+    OTHER_REVENUE,
+    gate_2_warning,
+    month_revenue,
+    row_count,
+)
 
 __all__ = ["BELL_SERVICE", "calculate", "diagnose"]
 
@@ -49,7 +56,7 @@ def calculate(
         code=CODE_BELL,
         amount=amount,
         explanation=(
-            f"§2.6 Bell Service Fee: amount = Σ net external revenue = {amount} of {len(rows)} revenue rows in "
+            f"§2.6 Bell Service Fee: amount = Σ net external revenue = {amount} of {row_count(rows)} revenue rows in "
             f"{period.key} with category 'Other Revenue' and a bell collection type (found: {types}); "
             "pass-through, no rate or escalation."
         ),

@@ -9,6 +9,7 @@ import calendar
 import datetime
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from typing import Protocol
 
 from ..codes import AccumulationStart
 from ..facts import LedgerBalance, PeriodFacts, RevenueRow, TimesheetRow
@@ -28,6 +29,7 @@ __all__ = [
     "ledger_sum",
     "month_revenue",
     "revenue_share_accumulation_start",
+    "row_count",
     "service_year_accumulation_start",
     "timesheet_rows",
 ]
@@ -64,6 +66,17 @@ BELL_COLLECTION_TYPES: frozenset[str] = frozenset(
 )
 
 
+class _Counted(Protocol):
+    @property
+    def source_rows(self) -> int: ...
+
+
+def row_count(rows: Iterable[_Counted]) -> int:
+    """How many source rows ``rows`` stand for (Σ ``source_rows``): the count an explanation prints, the same
+    whether the facts come one row per source row or already summed in SQL (``billing.facts``)."""
+    return sum(row.source_rows for row in rows)
+
+
 def flag(row: RevenueRow) -> str:
     """``DEPOSIT_FLAG`` without stray blanks or case: ``"Y"``, ``"N"`` or ``"V"``."""
     return row.deposit_flag.strip().upper()
@@ -78,7 +91,7 @@ def fee_revenue(facts: PeriodFacts, period: ServicePeriod) -> tuple[Decimal, int
     """``Rev`` of §2.10a: Σ NETEXTERNALREVENUE of the month, DEPOSIT_FLAG ≠ 'V', category ≠ 'Per Man Hour',
     all revenue codes. Returns (USD, number of rows summed)."""
     rows = [row for row in month_revenue(facts, period) if flag(row) != "V" and row.category != PER_MAN_HOUR]
-    return sum((row.net_external_revenue for row in rows), ZERO), len(rows)
+    return sum((row.net_external_revenue for row in rows), ZERO), row_count(rows)
 
 
 def timesheet_rows(facts: PeriodFacts, period: ServicePeriod, job_code: str) -> tuple[TimesheetRow, ...]:

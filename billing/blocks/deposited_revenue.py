@@ -11,7 +11,15 @@ from ..lines import InvoiceLine
 from ..money import ZERO
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, EMPTY, BlockOptions, BlockResult, BlockSpec
-from .common import CODE_TP_FEES, OTHER_REVENUE, PER_MAN_HOUR, flag, gate_2_warning, month_revenue
+from .common import (
+    CODE_TP_FEES,
+    OTHER_REVENUE,
+    PER_MAN_HOUR,
+    flag,
+    gate_2_warning,
+    month_revenue,
+    row_count,
+)
 
 __all__ = ["DEPOSITED_REVENUE", "calculate", "diagnose"]
 
@@ -68,7 +76,7 @@ def calculate(
                 is_paid_parking_tax=True,
                 explanation=(
                     f"§2.8 parking tax: amount = base × rate = {base} × {rate} = {base * rate}. base = Σ net "
-                    f"external revenue of {len(taxable)} rows in {period.key} not deposited by Towne Park "
+                    f"external revenue of {row_count(taxable)} rows in {period.key} not deposited by Towne Park "
                     f"(flag ≠ 'Y'), categories other than 'Per Man Hour' and 'Other Revenue'; rate = {rate_text}."
                 ),
             )
@@ -90,7 +98,7 @@ def calculate(
                 taxes_paid=taxes_paid,
                 explanation=(
                     f"§2.8 deposited revenue: amount = −D = −{total}; D = Σ {measure} external revenue of "
-                    f"{len(deposited)} rows in {period.key} deposited by Towne Park (flag 'Y') — net because "
+                    f"{row_count(deposited)} rows in {period.key} deposited by Towne Park (flag 'Y') — net because "
                     f"Towne Park {'is' if responsible else 'is not'} responsible for the parking tax. "
                     f"taxesPaid = {'D × rate = ' + str(taxes_paid) if responsible else '0'} ({rate_text})."
                 ),

@@ -27,7 +27,7 @@ from ..money import HUNDRED, ZERO, format_amount, format_number, round2
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, EMPTY, BlockOptions, BlockResult, BlockSpec
 from .billable_accounts import actual_pteb, payroll_base
-from .common import CODE_MANAGEMENT, fee_revenue, gate_2_warning, timesheet_rows
+from .common import CODE_MANAGEMENT, fee_revenue, gate_2_warning, row_count, timesheet_rows
 from .insurance_claims import insurance_and_claims
 
 __all__ = ["MANAGEMENT_AGREEMENT", "calculate", "diagnose"]
@@ -99,7 +99,7 @@ def _management_fee(
                 (
                     f"§2.10a management fee (PerLaborHour) for job {job.code}: amount = round2({job.standard_rate} "
                     f"× {regular} min / 60) + round2({job.overtime_rate} × {overtime} min / 60) = {regular_cost} + "
-                    f"{overtime_cost} = {regular_cost + overtime_cost}; minutes of {len(rows)} timesheet rows in "
+                    f"{overtime_cost} = {regular_cost + overtime_cost}; minutes of {row_count(rows)} timesheet rows in "
                     f"{period.key}, hours not rounded per row (unlike §2.2); {holiday} holiday/double-time "
                     "minutes are not billed here (§7 #4)."
                 ),

@@ -12,7 +12,7 @@ from ..lines import InvoiceLine
 from ..money import ZERO, format_number, round2
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, BlockOptions, BlockResult, BlockSpec
-from .common import timesheet_rows
+from .common import row_count, timesheet_rows
 
 __all__ = ["PER_LABOR_HOUR", "calculate", "diagnose", "row_hours"]
 
@@ -84,7 +84,7 @@ def _job_lines(
     inputs = (
         f"Job {job.display_name!r} (timesheet WORK_ROLE {job.job_code}), rate {job.rate}, overtime rate "
         f"{ot_rate_text}, row active {start}..{end}, selected on {selection_date.isoformat()} (§2.15); "
-        f"{len(rows)} timesheet rows dated {period.start.isoformat()}..{period.end.isoformat()}, hours rounded "
+        f"{row_count(rows)} timesheet rows dated {period.start.isoformat()}..{period.end.isoformat()}, hours rounded "
         f"to cents per row (§2.2): RH = Σ round2(regular min / 60) = {regular_hours}, "
         f"OH = Σ round2((overtime + holiday + double-time min) / 60) = {overtime_hours} "
         f"(holiday and double time at the overtime rate, §7 #4)."

@@ -11,7 +11,7 @@ from ..lines import InvoiceLine
 from ..money import ZERO, format_number
 from ..period import ServicePeriod
 from .base import DEFAULT_OPTIONS, EMPTY, BlockOptions, BlockResult, BlockSpec
-from .common import gate_2_warning
+from .common import gate_2_warning, row_count
 
 __all__ = ["PER_OCCUPIED_ROOM", "calculate", "diagnose"]
 
@@ -49,7 +49,7 @@ def calculate(
         description=f"{room_text} occupied rooms at ${settings.room_rate} per room",
         explanation=(
             f"§2.3 Per Occupied Room: amount = rooms × rate = {room_text} × {settings.room_rate} = {amount} "
-            f"(no rounding). rooms = Σ of {len(days)} daily 'Occupied Rooms' values in {period.key}; rate is "
+            f"(no rounding). rooms = Σ of {row_count(days)} daily 'Occupied Rooms' values in {period.key}; rate is "
             f"the contract's occupied-room rate; invoice group "
             f"{settings.group_number if settings.invoice_group is not None else '1 (unset ⇒ 1)'}."
         ),

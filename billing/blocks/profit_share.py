@@ -22,6 +22,7 @@ from .common import (
     fee_revenue,
     flag,
     month_revenue,
+    row_count,
     service_year_accumulation_start,
 )
 from .revenue_share import tier_text, validation_over_threshold
@@ -61,7 +62,7 @@ def validation_over(
     )
     null_note = " (threshold amount unset: read as 0, §2.10d)" if unset else ""
     return over, (
-        f"Vm = Σ billable net validation of {len(rows)} validation rows in {period.key} = {validations}; "
+        f"Vm = Σ billable net validation of {row_count(rows)} validation rows in {period.key} = {validations}; "
         f"{text}{null_note}"
     )
 

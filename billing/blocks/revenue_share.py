@@ -23,6 +23,7 @@ from .common import (
     gate_2_warning,
     month_revenue,
     revenue_share_accumulation_start,
+    row_count,
 )
 
 __all__ = ["REVENUE_SHARE", "calculate", "diagnose", "validation_over_threshold"]
@@ -68,7 +69,7 @@ def _structure(
         ]
         prior = sum((row.net_external_revenue for row in prior_rows), ZERO)
         prior_text = (
-            f"{structure.accumulation_type.name}: Prior = Σ net revenue of {len(prior_rows)} rows dated "
+            f"{structure.accumulation_type.name}: Prior = Σ net revenue of {row_count(prior_rows)} rows dated "
             f"{start.isoformat()}..{period.start.isoformat()} (exclusive; same filters, OR1/OR2 not excluded, "
             f"as the flow) = {prior}; accumulation start by the {rule}."
         )
@@ -97,7 +98,7 @@ def _structure(
     skipped_text = f" {skipped} tier(s) skipped, already consumed by Prior." if skipped else ""
     text = (
         f"Structure {number}: codes {', '.join(structure.revenue_codes) or 'none'}; Rm = Σ net external "
-        f"revenue of {len(month_rows)} rows in {period.key} (flag ≠ 'V', category ≠ 'Per Man Hour') = "
+        f"revenue of {row_count(month_rows)} rows in {period.key} (flag ≠ 'V', category ≠ 'Per Man Hour') = "
         f"{month_amount}.{bell_note} {prior_text} Tiers {tier_text(structure.tiers)} on T = Rm + Prior = "
         f"{month_amount + prior}: {tier_lines or 'no tier'}.{skipped_text}"
     )
@@ -194,7 +195,7 @@ def _validations(
     first_items = [item for item in items if item.threshold_structure == 1]
     weight_base = sum((item.revenue_amount for item in first_items), ZERO)
     inputs = (
-        f"V = Σ billable net validation of {len(rows)} validation rows (flag 'V', all codes) in {period.key} "
+        f"V = Σ billable net validation of {row_count(rows)} validation rows (flag 'V', all codes) in {period.key} "
         f"= {validations}; revenue = Σ revenue of all distribution items = {total_revenue}; threshold "
         f"{'unset ⇒ 0' if first.validation_threshold_amount is None else threshold}; {over_text}."
     )
