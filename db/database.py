@@ -56,6 +56,7 @@ class Door(Protocol):
 
 _BIND_CALLER = "SELECT set_config('towne.user_id', :user_id, true)"
 _BIND_CALLER_AS = "SELECT set_config('towne.user_id', :user_id, true), set_config('role', :role, true)"
+_IDENTIFY = "SELECT user_id, roles FROM towne_begin_request(:subject)"
 _UNBIND = "SELECT set_config('towne.user_id', '', true), set_config('role', 'none', true)"
 
 
@@ -201,12 +202,20 @@ class RequestDatabase:
     async def identify(self, subject: str) -> tuple[int, tuple[str, ...]] | None:
         """Bind the active `app_user` with this token subject to the request; its id and roles, or None
         for an unknown or deactivated subject (migration 0008 `towne_begin_request`)."""
+        identification = text(_IDENTIFY), {"subject": subject}
+        if not self.parent.joined and not self.parent.assume_role:
+            # the request's first statement is the identification itself, not an empty binding before
+            # it: one round trip less per request (issue 8). Before it, `towne.user_id` is unset in the
+            # new transaction, so every policy shows nothing (fail closed), as with the empty binding.
+            async with self._lock:
+                found = await self._read_connection(first=identification)
+            if found is not None:
+                return self._identified(found.first())
         async with self.read() as session:
-            row = (
-                await session.execute(
-                    text("SELECT user_id, roles FROM towne_begin_request(:subject)"), {"subject": subject}
-                )
-            ).first()
+            row = (await session.execute(*identification)).first()
+        return self._identified(row)
+
+    def _identified(self, row: Any) -> tuple[int, tuple[str, ...]] | None:
         if row is None:
             return None
         self.user_id = int(row.user_id)
@@ -242,18 +251,21 @@ class RequestDatabase:
             else:
                 await session.close()
 
-    async def _read_connection(self) -> AsyncConnection:
+    async def _read_connection(self, first: tuple[Any, dict[str, str]] | None = None) -> Any:
+        """The request's read connection in its transaction, begun with the caller's binding, or with
+        `first` instead: then the result of `first` (None when the transaction was already open)."""
         if self._connection is not None and self._connection.in_transaction():
-            return self._connection
+            return self._connection if first is None else None
         engine = self.parent.read_bind if self.replica else self.parent.bind
         assert isinstance(engine, AsyncEngine)
-        statement, parameters = self._bind()
+        statement, parameters = first or self._bind()
+        result: Any = None
         for attempt in (1, 2):
             if self._connection is None:
                 self._connection = await engine.connect()
             try:
                 await self._connection.begin()
-                await self._connection.execute(statement, parameters)
+                result = await self._connection.execute(statement, parameters)
             except Exception as error:
                 # a dead pooled connection fails here first: once, take a fresh one (module docstring)
                 connection, self._connection = self._connection, None
@@ -264,7 +276,7 @@ class RequestDatabase:
             else:
                 break
         assert self._connection is not None
-        return self._connection
+        return self._connection if first is None else result
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
