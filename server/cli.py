@@ -238,6 +238,8 @@ def serve(url: str, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        # every request already has its JSON line from server.observe (with status, duration, statements)
+        access_log=False,
     )
 
 
