@@ -57,7 +57,7 @@ from schema import build_schema
 from schema.problems import ERRORS, http_status
 from server import observe
 from server.persisted import Registry, with_document_id
-from server.settings import REPO_ROOT, Settings, app_database_url, app_role_url, get_settings, normalise_url
+from server.settings import REPO_ROOT, Settings, app_database_url, app_role_url, normalise_url
 from server.tokens import TokenVerifier
 from server.web import graphiql_response, vendor_mount
 
@@ -678,5 +678,8 @@ def create_app(
 
 def app_from_environment() -> Starlette:
     """The app of one worker process, its settings read from the environment (`towne serve --workers N`
-    runs `uvicorn server.app:app_from_environment --factory`; the CLI puts the database URL there)."""
-    return create_app(get_settings())
+    runs `uvicorn server.app:app_from_environment --factory`; the CLI puts the database URL there).
+
+    Read afresh, not `get_settings()`: with one worker uvicorn builds the app in the CLI's own process,
+    whose cached settings were read before the CLI put the database URL in the environment."""
+    return create_app(Settings())

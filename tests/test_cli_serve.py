@@ -100,3 +100,20 @@ def test_two_workers_answer_behind_one_port(server: tuple[str, Path, int]) -> No
             seen = _serving_processes(log)
     assert len(seen) == 2, (seen, log.read_text()[-2000:])
     assert supervisor not in seen
+
+
+def test_one_worker_builds_its_app_from_the_url_the_cli_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`towne run` (one worker) builds the app in the CLI's own process, whose settings were read before
+    the CLI put the database URL in the environment: the factory must read them afresh."""
+    from server.app import app_from_environment
+    from server.settings import get_settings
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("TOWNE_JWT_SECRET", TEST_JWT_SECRET)
+    get_settings.cache_clear()
+    try:
+        assert not get_settings().database_url  # what the CLI had read, and cached, before serving
+        monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://towne@127.0.0.1:1/none")  # as `serve` does
+        assert app_from_environment() is not None  # builds; nothing connects until a request
+    finally:
+        get_settings.cache_clear()
