@@ -170,6 +170,16 @@ async def both(gql: GraphQLClient, query: str, **variables: Any) -> tuple[Any, A
         (ONE_SITE, {"n": "487"}),
         (ONE_SITE, {"n": "170"}),
         (FRAGMENTS, {"withContract": True}),
+        # connections without an aggregate field: still one object, also for an empty page (review)
+        ('{ sites(filter: {state: "ZZ"}) { totalCount } }', {}),
+        ('{ sites(first: 3, filter: {search: "%"}) { totalCount __typename } }', {}),
+        ('{ sites(filter: {state: "ZZ"}) { __typename pageInfo { hasPreviousPage } } }', {}),
+        ('{ sites(first: 5, after: "b2Zmc2V0Ojk5OTk=") { totalCount } }', {}),
+        (
+            '{ territory(layer: "districts", code: "orlando") { code'
+            ' sites(first: 5, after: "b2Zmc2V0Ojk5OTk=") { totalCount } } }',
+            {},
+        ),
         (FRAGMENTS, {"withContract": False, "after": "b2Zmc2V0OjI="}),
     ],
     ids=[
@@ -180,6 +190,11 @@ async def both(gql: GraphQLClient, query: str, **variables: Any) -> tuple[Any, A
         "one-site-487",
         "one-site-170",
         "fragments",
+        "count-of-none",
+        "count-alone",
+        "typename-alone",
+        "count-past-the-end",
+        "territory-count-past-the-end",
         "fragments-after",
     ],
 )
@@ -421,3 +436,34 @@ async def test_over_http_the_data_is_passed_through(db: Database) -> None:
     assert "Disney’s" in compiled_text  # PostgreSQL's UTF-8, where json.dumps writes \u2019
     assert "\\u2019" in resolved_text
     assert compiled == resolved and len(compiled["data"]["sites"]["edges"]) == 3
+
+
+async def test_a_document_too_large_to_compile_runs_on_the_resolver_path(gql: GraphQLClient) -> None:
+    """Each selected field is a subquery: many aliases of a deep shape would make a statement whose planning
+    and execution grow faster than the resolver path's work (review: 2,000 fields, 18 s). Above
+    `MAX_COMPILED_FIELDS` the resolver path answers, the same data."""
+    aliases = " ".join(
+        f'a{i}: site(siteNumber: "{n}") {{ ...S }}' for i, n in enumerate(["349", "487", "170"] * 4)
+    )
+    query = (
+        f"query {{ {aliases} }} fragment S on Site {{ {SITE_FIELDS} territories {{ method layer {{ code }}"
+        f" territory {{ {TERRITORY_FIELDS} siteCount }} }} contract {{ id billingType buildingBlocks }} }}"
+    )
+    compiled, resolved, statements = await both(gql, query)
+    assert resolved.errors is None and compiled.errors is None
+    assert first_difference(compiled.data, resolved.data) is None
+    assert statements > 1  # loaders, not one statement
+
+
+async def test_undeclared_variables_do_not_make_new_plans(gql: GraphQLClient) -> None:
+    """The plan cache is keyed by the variables the document declares, so junk variables (which GraphQL
+    ignores) cannot fill it with copies of one plan."""
+    from resolvers import compiled
+
+    query = "query($n: String!) { site(siteNumber: $n) { name } }"
+    await gql.data(query, n="349")
+    before = len(compiled._PLANS)
+    for junk in range(5):
+        result = await gql.execute(query, n="349", junk=junk)
+        assert result.errors is None
+    assert len(compiled._PLANS) == before

@@ -534,7 +534,9 @@ def _connection(
             pairs.append((child.key, total.scalar_subquery()))
         else:
             raise Unsupported(f"SiteConnection.{child.field}")
-    return select(_object(pairs)).select_from(page).scalar_subquery()
+    # GROUP BY (): exactly one row, also for an empty page and when no aggregate is selected (`totalCount`
+    # alone would otherwise give a row per page row, or none)
+    return select(_object(pairs)).select_from(page).group_by(literal_column("()")).scalar_subquery()
 
 
 def _edge(build: _Build, selected: Selected, page: FromClause) -> ColumnElement[Any]:
