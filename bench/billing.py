@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
+from bench import migrate_and_import  # noqa: E402
 from billing import ServicePeriod, preview  # noqa: E402
 from db.database import Database, RequestDatabase  # noqa: E402
 from db.models import CustomerSite, RevenueDaily  # noqa: E402
@@ -70,22 +71,10 @@ def database_url(name: str = "towne_bench_billing") -> str:
 
 
 async def ensure_data(url: str, period: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
     from importer.facts import generate
-    from importer.run import import_all
 
-    config = Config(str(REPO / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", url)
-    await asyncio.to_thread(command.upgrade, config, "head")
-    database = Database.from_url(url)
+    database = await migrate_and_import(url)
     try:
-        async with database.read() as session:
-            sites = (await session.execute(select(func.count()).select_from(CustomerSite))).scalar_one()
-        if not sites:
-            async with database.transaction() as session:
-                await import_all(session, REPO / "data")
         start = ServicePeriod.parse(period).start
         async with database.read() as session:
             facts = (

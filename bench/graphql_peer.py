@@ -47,11 +47,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench import migrate_and_import  # noqa: E402
 from db.database import Database  # noqa: E402
-from db.models import CustomerSite  # noqa: E402
 
 DATABASE = "towne_bench_peer"
 SCRATCH = REPO / ".data" / "peer"
@@ -321,22 +321,8 @@ def owner_url() -> str:
 
 async def ensure_data(url: str) -> None:
     """Migrations to head, the real data when the database has no sites, the `peer` SQL function."""
-    from alembic import command
-    from alembic.config import Config
-
-    from importer.run import import_all
-
-    config = Config(str(REPO / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", url)
-    await asyncio.to_thread(command.upgrade, config, "head")
-    database = Database.from_url(url)
+    database = await migrate_and_import(url)
     try:
-        async with database.read() as session:
-            sites = (await session.execute(select(func.count()).select_from(CustomerSite))).scalar_one()
-        if not sites:
-            print("importing the real data …", file=sys.stderr)
-            async with database.transaction() as session:
-                await import_all(session, REPO / "data")
         async with database.transaction() as session:
             for statement in SITES_NEAR:
                 await session.execute(text(statement))

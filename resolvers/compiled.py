@@ -37,12 +37,11 @@ from db.repositories import compiled as repository
 from db.repositories.compiled import COMPILED_FIELDS, Selected, Selection, SitePage, Unsupported
 from db.repositories.sites import SiteQuery
 from resolvers import sites as site_resolvers
-from resolvers.context import Context
+from resolvers.context import BILLING_DETAIL, Context
 from resolvers.errors import BadUserInput
 
 log = logging.getLogger("towne.compiled")
 
-BILLING_DETAIL = frozenset({"billingAdmin", "billingManager"})  # as schema.access.BILLING_DETAIL (§4.4)
 PLAN_CACHE_SIZE = 512
 # Selected fields of a compiled statement, all levels: the bench's largest document has about 110, a
 # dashboard 20–60; above it the resolver path answers (a statement of 2,000 fields took 18 s to execute).

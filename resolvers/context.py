@@ -36,6 +36,9 @@ class Caller:
 
 ANONYMOUS = Caller()
 
+# §4.4 "hide personal columns from roles without a need": billing contacts, vendor ids
+BILLING_DETAIL = frozenset({"billingAdmin", "billingManager"})
+
 
 async def bind_caller(door: RequestDatabase, subject: str) -> Caller | None:
     """The active `app_user` of `subject`, bound to the request's door (row scopes apply from now on), as

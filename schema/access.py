@@ -20,14 +20,13 @@ from strawberry.extensions.field_extension import (
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
+from resolvers.context import BILLING_DETAIL
 from resolvers.errors import Forbidden, Unauthenticated
 
 # §3.9: billing managers generate, review, edit (ad hoc) and send; billing admins may do what they do
 STATEMENT_WRITERS = frozenset({"billingAdmin", "billingManager"})
 # user administration (issue 7 §1): billing admins only
 USER_ADMINS = frozenset({"billingAdmin"})
-# §4.4 "hide personal columns from roles without a need": billing contacts, vendor ids
-BILLING_DETAIL = frozenset({"billingAdmin", "billingManager"})
 
 
 def check(info: Info[Any, Any], roles: frozenset[str], action: str) -> None:

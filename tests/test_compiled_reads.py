@@ -7,7 +7,7 @@ compiled run must have issued exactly one data statement.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,15 +111,6 @@ fragment Page on SiteConnection {
 }
 fragment More on Site { name contract @include(if: $withContract) { billingType } }
 """
-
-
-@pytest.fixture
-def resolver_path() -> Iterator[None]:
-    CompiledReads.enabled = False
-    try:
-        yield
-    finally:
-        CompiledReads.enabled = True
 
 
 def first_difference(left: Any, right: Any, path: str = "data") -> str | None:

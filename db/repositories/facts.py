@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -75,18 +75,7 @@ async def load_facts(
     ):
         timesheets[r[0]].append(TimesheetRow(r[1], r[2], *r[3:]))
     others = await _other_facts(session, params, period)
-    return {
-        site_id: PeriodFacts(
-            revenue=tuple(revenue.get(site_id, ())),
-            occupied_rooms=tuple(rooms.get(site_id, ())),
-            timesheets=tuple(timesheets.get(site_id, ())),
-            ledger=tuple(others.ledger.get(site_id, ())),
-            forecast_internal_revenue=others.forecast.get(site_id),
-            ready_for_invoice_comment=others.comments.get(site_id),
-            prior_profit_shares=tuple(others.prior.get(site_id, ())),
-        )
-        for site_id in site_ids
-    }
+    return _period_facts(site_ids, revenue, rooms, timesheets, others)
 
 
 async def _execute(session: AsyncSession, statement: Any, params: dict[str, Any]) -> Iterable[Any]:
@@ -172,6 +161,28 @@ async def _other_facts(
 
 # §2.2: hours are rounded to cents per timesheet row; minutes / 60 has at most two decimals exactly when the
 # minutes are a multiple of 3, and then round2 changes nothing, so such rows of a job code may be summed.
+def _period_facts(
+    site_ids: list[uuid.UUID],
+    revenue: Mapping[uuid.UUID, Sequence[RevenueRow]],
+    rooms: Mapping[uuid.UUID, Sequence[OccupiedRoomsDay]],
+    timesheets: Mapping[uuid.UUID, Sequence[TimesheetRow]],
+    others: _Others,
+) -> dict[uuid.UUID, PeriodFacts]:
+    """Each site's `PeriodFacts` from the rows read per table (a site without rows gets empty ones)."""
+    return {
+        site_id: PeriodFacts(
+            revenue=tuple(revenue.get(site_id, ())),
+            occupied_rooms=tuple(rooms.get(site_id, ())),
+            timesheets=tuple(timesheets.get(site_id, ())),
+            ledger=tuple(others.ledger.get(site_id, ())),
+            forecast_internal_revenue=others.forecast.get(site_id),
+            ready_for_invoice_comment=others.comments.get(site_id),
+            prior_profit_shares=tuple(others.prior.get(site_id, ())),
+        )
+        for site_id in site_ids
+    }
+
+
 _REGULAR = "f.regular + f.regular_next_day"
 _OVERTIME = " + ".join(f"f.{m}" for m in MINUTE_CATEGORIES if not m.startswith("regular"))
 _EXACT_HOURS = f"(({_REGULAR}) % 3 = 0 AND ({_OVERTIME}) % 3 = 0)"
@@ -258,15 +269,4 @@ async def load_reduced_facts(
         ledger_sites=[s for s in site_ids if needs[s].ledger],
         prior_sites=[s for s in site_ids if needs[s].prior_profit_shares],
     )
-    return {
-        site_id: PeriodFacts(
-            revenue=tuple(revenue.get(site_id, ())),
-            occupied_rooms=rooms.get(site_id, ()),
-            timesheets=tuple(timesheets.get(site_id, ())),
-            ledger=tuple(others.ledger.get(site_id, ())),
-            forecast_internal_revenue=others.forecast.get(site_id),
-            ready_for_invoice_comment=others.comments.get(site_id),
-            prior_profit_shares=tuple(others.prior.get(site_id, ())),
-        )
-        for site_id in site_ids
-    }
+    return _period_facts(site_ids, revenue, rooms, timesheets, others)
