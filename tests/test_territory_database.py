@@ -355,29 +355,41 @@ async def test_the_tie_rule_is_frozen_at_creation(scratch: Scratch) -> None:
 
 
 async def test_reassignment_touches_only_the_sites_of_the_changed_territory(scratch: Scratch) -> None:
-    far = await scratch.sites([(-140.5, 10.5)])
-    near = await scratch.sites([(-150.5, 10.5)])
+    [far, near] = await scratch.sites([(-140.5, 10.5), (-150.5, 10.5)])
     layer_id = await scratch.layer("scratch-touch", kind="overlay")
-    conn = await scratch.gis()
+    conn, owner = await scratch.gis(), await scratch.owner()
     try:
         await conn.execute(
-            "INSERT INTO territory (layer_id, code, name, geom) VALUES ($1, 'near', 'Near', $2::geometry)",
+            "INSERT INTO territory (layer_id, code, name, geom) VALUES ($1, 'near', 'Near', $2::geometry),"
+            " ($1, 'far', 'Far', $3::geometry)",
             layer_id,
             _box(-151, 10, -150, 11),
+            _box(-141, 10, -140, 11),
+        )
+        assert await _history(conn, far, "scratch-touch") == [("far", "initial", True)]
+        # a stale row the rule would correct if it looked at the far site (only the owner can forge one)
+        await owner.execute(
+            "UPDATE site_territory_assignment SET territory_id = NULL WHERE site_id = $1 AND layer_id = $2",
+            far,
+            layer_id,
         )
         async with conn.transaction():
             await conn.execute(
-                "UPDATE territory SET geom = $2::geometry WHERE layer_id = $1",
+                "UPDATE territory SET geom = $2::geometry WHERE layer_id = $1 AND code = 'near'",
                 layer_id,
                 _box(-151, 10, -149, 11),
             )
             changed = await conn.fetch("SELECT * FROM towne_flush_territory_changes()")
-        assert changed == []  # the near site stays; the far one (and every real site) was never looked at
-        # a far site only gets its first row in this layer when a territory covers it
-        assert await _history(conn, far[0], "scratch-touch") == []
-        assert await _history(conn, near[0], "scratch-touch") == [("near", "initial", True)]
+        assert changed == []  # the near site stays where it is …
+        assert await _history(conn, far, "scratch-touch") == [(None, "initial", True)]  # … the far one unseen
+        assert await _history(conn, near, "scratch-touch") == [("near", "initial", True)]
+        # a layer whose every territory changed is assigned whole: every site gets its row
+        assert await conn.fetchval(
+            "SELECT count(DISTINCT site_id) FROM site_territory_assignment WHERE layer_id = $1", layer_id
+        ) == await conn.fetchval("SELECT count(*) FROM customer_site")
     finally:
         await conn.close()
+        await owner.close()
 
 
 async def test_retiring_keeps_history_and_delete_is_refused_once_assigned(scratch: Scratch) -> None:

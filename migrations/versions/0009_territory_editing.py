@@ -457,6 +457,15 @@ BEGIN
         SELECT c.layer_id, array_agg(c.territory_id) FROM territory_change c
         WHERE c.xact = v_xact AND c.reassign GROUP BY c.layer_id ORDER BY c.layer_id
     LOOP
+        IF NOT EXISTS (SELECT 1 FROM territory t WHERE t.layer_id = v_layer AND t.retired_at IS NULL
+                       AND t.id <> ALL (v_reassign)) THEN
+            -- every territory of the layer changed (a layer loaded or replaced): the whole-layer plan,
+            -- instead of finding the covered sites once to collect them and again to assign them
+            RETURN QUERY
+            SELECT r.site_id, v_layer, r.from_territory_id, r.to_territory_id
+            FROM towne_reassign(v_layer, v_at, NULL) r WHERE r.site_id IS NOT NULL;
+            CONTINUE;
+        END IF;
         SELECT array_agg(DISTINCT x.id) INTO v_sites FROM (
             SELECT a.site_id AS id FROM site_territory_assignment a
             WHERE a.layer_id = v_layer AND a.valid_to IS NULL AND a.territory_id = ANY (v_reassign)
