@@ -683,7 +683,9 @@ async def set_manual_assignment(
         site_id, layer = await _site_and_layer(ctx, session, number, layer_code)
         territory_id: int | None = None
         if territory_code is not None:
-            found = await territory_repo.lock_territories(session, layer_id=layer.id, codes=[territory_code])
+            found = await territory_repo.lock_territories(
+                session, layer_id=layer.id, codes=[territory_code], lock=False
+            )
             territory = _locked(found, layer, territory_code, "territory")
             _check_current(territory)
             territory_id = territory.id

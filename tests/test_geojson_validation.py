@@ -48,7 +48,7 @@ def test_not_parseable(value: str) -> None:
 
 
 def test_a_position_that_is_not_two_numbers_is_named() -> None:
-    ring = [*SQUARE[:2], ["-81.3", 28.6], *SQUARE[3:]]
+    ring: list[Any] = [*SQUARE[:2], ["-81.3", 28.6], *SQUARE[3:]]
     error = refused(poly(ring))
     assert error.code == v.NOT_PARSEABLE
     assert error.position == (0, 0, 2) and "ring 0 (exterior), position 2" in str(error)

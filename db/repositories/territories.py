@@ -285,15 +285,16 @@ async def create_layer(
 
 
 async def lock_territories(
-    session: AsyncSession, *, layer_id: int, codes: Sequence[str]
+    session: AsyncSession, *, layer_id: int, codes: Sequence[str], lock: bool = True
 ) -> dict[str, LockedTerritory]:
     """The territories of a layer with these codes (retired ones too), locked `FOR UPDATE` in id order
-    (two editors locking several territories queue instead of deadlocking)."""
+    (two editors locking several territories queue instead of deadlocking); `lock` False: only read
+    (a caller who may not write territories, whose row policy hides them from `FOR UPDATE`)."""
     rows = await session.execute(
         text(
             "SELECT id, layer_id, code, name, version, updated_by, updated_at, retired_at, priority, "
             "ST_AsBinary(geom) FROM territory WHERE layer_id = :layer AND code = ANY (:codes) "
-            "ORDER BY id FOR UPDATE"
+            "ORDER BY id" + (" FOR UPDATE" if lock else "")
         ),
         {"layer": layer_id, "codes": list(codes)},
     )
