@@ -970,7 +970,9 @@ async def _import_into(
     retired = sorted(c for c, t in existing.items() if replace and c not in in_file and t.retired_at is None)
     if retired:
         await territory_repo.retire_territories(session, territory_ids=[existing[c].id for c in retired])
-    now = await territory_repo.lock_territories(session, layer_id=layer.id, codes=sorted(in_file))
+    now = await territory_repo.lock_territories(
+        session, layer_id=layer.id, codes=sorted(in_file), geometry=False
+    )
     by_id = {t.id: t.code for t in now.values()}
     index_of = {plan.code: plan.index for plan in planned}
     if layer.kind == "partition":

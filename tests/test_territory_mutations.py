@@ -9,6 +9,7 @@ database (migration 0009's triggers and functions), as the GIS editor `test-gis`
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -661,3 +662,88 @@ async def test_two_editors_racing_on_one_polygon_one_wins_one_conflicts(
                 )
             )
             await conn.execute(text("DELETE FROM territory_layer WHERE code = 'race'"))
+
+
+# ------------------------------------------------------------------------------ a large layer file upload
+
+
+def _ocean_collection(features: int, vertices: int) -> bytes:
+    """`features` circles of `vertices` positions each, 0.4° apart in the Atlantic (no site inside), as
+    GeoJSON text with full-precision coordinates (as QGIS writes them)."""
+    import numpy as np
+
+    angles = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    parts = []
+    for i in range(features):
+        cx, cy = -60.0 + (i % 10) * 0.4, 30.0 + (i // 10) * 0.4
+        ring = np.column_stack([cx + 0.15 * np.cos(angles), cy + 0.15 * np.sin(angles)])
+        ring = np.vstack([ring, ring[:1]])
+        parts.append(
+            f'{{"type":"Feature","properties":{{"code":"c{i}","name":"Cell {i}"}},'
+            f'"geometry":{{"type":"Polygon","coordinates":[{json.dumps(ring.tolist())}]}}}}'
+        )
+    return ('{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}").encode()
+
+
+async def test_a_layer_file_over_50_mb_is_imported_by_its_route_while_graphql_stays_small(
+    db: Database, settings: Any
+) -> None:
+    import time
+
+    import httpx
+
+    from server.app import create_app
+    from tests.conftest import bearer
+
+    body = _ocean_collection(features=36, vertices=36_000)
+    assert len(body) > 50 * 1024 * 1024
+    app = create_app(settings, db=db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as client:
+        started = time.perf_counter()
+        response = await client.post(
+            "/layers/ocean/import?kind=overlay&name=Ocean",
+            content=body,
+            headers={**bearer(settings, GIS), "content-type": "application/geo+json"},
+        )
+        elapsed = time.perf_counter() - started
+        print(f"imported {len(body) / 1e6:.1f} MB in {elapsed:.1f} s")
+        assert response.status_code == 200, response.text[:500]
+        report = response.json()
+        assert report["layerCreated"] is True and len(report["features"]) == 36
+        assert {f["action"] for f in report["features"]} == {"created"}
+        assert elapsed < 15, elapsed
+        # the same bytes to /graphql are refused by the general limit, before they are read
+        big = await client.post("/graphql", content=body, headers=bearer(settings, GIS))
+        assert big.status_code == 413
+        # and the route is for GIS editors only
+        refused = await client.post(
+            "/layers/ocean/import", content=b"{}", headers=bearer(settings, "test-reporting")
+        )
+        assert refused.status_code == 403 and refused.json()["code"] == "FORBIDDEN"
+    async with db.read() as session:
+        stored = await session.execute(
+            text(
+                "SELECT count(*), min(ST_NPoints(t.geom)) FROM territory t JOIN territory_layer l"
+                " ON l.id = t.layer_id WHERE l.code = 'ocean'"
+            )
+        )
+        assert tuple(stored.one()) == (36, 36_001)
+
+
+async def test_an_upload_with_a_bad_feature_is_a_problem_listing_it(db: Database, settings: Any) -> None:
+    import httpx
+
+    from server.app import create_app
+    from tests.conftest import bearer
+
+    fc = {"type": "FeatureCollection", "features": [feature("ok", WEST), feature("bow", BOWTIE)]}
+    app = create_app(settings, db=db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        response = await client.post(
+            "/layers/uploaded/import?kind=partition", content=json.dumps(fc), headers=bearer(settings, GIS)
+        )
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "IMPORT_REFUSED"
+    assert [(f["index"], f["problem"]) for f in problem["features"]] == [(1, "SELF_INTERSECTION")]

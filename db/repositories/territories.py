@@ -285,15 +285,17 @@ async def create_layer(
 
 
 async def lock_territories(
-    session: AsyncSession, *, layer_id: int, codes: Sequence[str], lock: bool = True
+    session: AsyncSession, *, layer_id: int, codes: Sequence[str], lock: bool = True, geometry: bool = True
 ) -> dict[str, LockedTerritory]:
     """The territories of a layer with these codes (retired ones too), locked `FOR UPDATE` in id order
     (two editors locking several territories queue instead of deadlocking); `lock` False: only read
-    (a caller who may not write territories, whose row policy hides them from `FOR UPDATE`)."""
+    (a caller who may not write territories, whose row policy hides them from `FOR UPDATE`); `geometry`
+    False: without the WKB (`geom_wkb` empty)."""
     rows = await session.execute(
         text(
             "SELECT id, layer_id, code, name, version, updated_by, updated_at, retired_at, priority, "
-            "ST_AsBinary(geom) FROM territory WHERE layer_id = :layer AND code = ANY (:codes) "
+            + ("ST_AsBinary(geom)" if geometry else "NULL")
+            + " FROM territory WHERE layer_id = :layer AND code = ANY (:codes) "
             "ORDER BY id" + (" FOR UPDATE" if lock else "")
         ),
         {"layer": layer_id, "codes": list(codes)},
@@ -309,7 +311,7 @@ async def lock_territories(
             updated_at=row[6],
             retired_at=row[7],
             priority=row[8],
-            geom_wkb=bytes(row[9]),
+            geom_wkb=bytes(row[9]) if row[9] is not None else b"",
         )
         for row in rows.all()
     }
