@@ -117,7 +117,8 @@ def app_role_url(settings: Settings, url_text: str) -> str:
     url = make_url(normalise_url(url_text))
     if url.username == settings.app_role:
         return url.render_as_string(hide_password=False)
-    return url.set(username=settings.app_role, password=None).render_as_string(hide_password=False)
+    # URL.set(password=None) would keep the owner's password: None there means "unchanged"
+    return url.set(username=settings.app_role)._replace(password=None).render_as_string(hide_password=False)
 
 
 @lru_cache(maxsize=1)

@@ -482,3 +482,29 @@ async def test_ogc_bbox_across_the_antimeridian(client: httpx.AsyncClient, db: D
     assert {f["id"] for f in districts["features"]} == {"portland"}
     none = (await client.get("/ogc/collections/districts/items?bbox=172,10,-179.9,11")).json()
     assert none["numberMatched"] == 0 and none["features"] == []
+
+
+async def test_a_retired_territory_leaves_the_exports_tiles_and_items(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            text("UPDATE territory SET retired_at = now() WHERE code = 'orlando' AND layer_id = 1")
+        )
+    await _flush(db)
+    [(retired_at,)] = await _rows(
+        db, "SELECT retired_at FROM territory WHERE code = 'orlando' AND layer_id = 1"
+    )
+    before = (retired_at - dt.timedelta(seconds=1)).astimezone(dt.UTC).isoformat()
+    now = {f["id"] for f in (await client.get("/layers/districts.geojson")).json()["features"]}
+    then = {
+        f["id"]
+        for f in (await client.get("/layers/districts.geojson", params={"asOf": before})).json()["features"]
+    }
+    assert "orlando" not in now and then == now | {"orlando"}
+    z, (x, y) = 8, _tile_of(*ORLANDO, 8)
+    tile = mapbox_vector_tile.decode((await client.get(f"/tiles/districts/{z}/{x}/{y}.mvt")).content)
+    assert "orlando" not in {f["properties"]["code"] for f in tile.get("districts", {}).get("features", [])}
+    assert (await client.get("/ogc/collections/districts/items/orlando")).status_code == 404
+    sites = (await client.get("/layers/districts/sites.geojson")).json()["features"]
+    assert "orlando" not in {f["properties"]["territoryCode"] for f in sites}

@@ -31,6 +31,8 @@ from db.models.statement import (
 from db.models.territory import (
     SiteTerritoryAssignment,
     Territory,
+    TerritoryChange,
+    TerritoryChangeMarker,
     TerritoryLayer,
     TerritoryPart,
     TerritoryVersion,
@@ -65,6 +67,8 @@ __all__ = [
     "StatementGeneration",
     "StatementVersion",
     "Territory",
+    "TerritoryChange",
+    "TerritoryChangeMarker",
     "TerritoryLayer",
     "TerritoryPart",
     "TerritoryVersion",

@@ -29,8 +29,8 @@ BUFFER = 64  # pixels of geometry kept beyond the tile edge, so strokes and labe
 
 Box = tuple[float, float, float, float]  # minLon, minLat, maxLon, maxLat (EPSG:4326)
 
-# current territories: `retired_at` (migration 0009) keeps retired ones in the table without parts or sites
-_CURRENT = "TRUE"
+# current territories: a retired one (migration 0009) stays in the table, without parts, sites or an open version
+_CURRENT = "t.retired_at IS NULL"
 
 
 @dataclass(frozen=True, slots=True)

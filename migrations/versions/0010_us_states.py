@@ -1,7 +1,7 @@
 """US states for the basemap of the vector tiles (issue 9 §3).
 
 Revision ID: 0010
-Revises: 0009 (0008 until 0009 lands)
+Revises: 0009
 Create Date: 2026-12-03
 
 * `us_state`: the 50 states, DC and Puerto Rico (USPS `code`, `name`, census `fips`, MultiPolygon EPSG:4326),
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"  # "0009" once the lead's migration is on main
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
