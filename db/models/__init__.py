@@ -17,6 +17,7 @@ from db.models.facts import (
     RevenueDaily,
     TimesheetMinutes,
 )
+from db.models.geography import UsState
 from db.models.site import CustomerSite
 from db.models.statement import (
     BillingStatement,
@@ -72,4 +73,5 @@ __all__ = [
     "TerritoryPart",
     "TerritoryVersion",
     "TimesheetMinutes",
+    "UsState",
 ]
