@@ -456,6 +456,7 @@ async def test_the_gis_editor_role_edits_territories_and_nothing_else(scratch: S
         # what it may read: territories, their history and parts, the sites' identity and location
         assert await conn.fetchval("SELECT count(*) FROM customer_site") == 649
         assert await conn.fetchval("SELECT count(*) FROM territory_version") >= 44
+        assert await conn.fetchval("SELECT count(*) FROM us_state") == 52  # the QGIS basemap
         kind = await conn.fetchval(
             "SELECT type FROM geometry_columns WHERE f_table_name = 'territory' AND f_geometry_column = 'geom'"
         )

@@ -365,6 +365,12 @@ async def test_retire_keeps_history_frees_the_sites_and_revert_restores(
     assert {c["siteNumber"]: c["toCode"] for c in retired["siteChanges"]} == dict.fromkeys(areas["west"])
     history = (await committed.data(HISTORY, code="west"))["territory"]["history"]
     assert len(history) == 1 and history[0]["validTo"] is not None
+    listed = await committed.data(
+        '{ territoryLayer(code: "grid") { territories { code } }'
+        ' west: territory(layer: "grid", code: "west") { retiredAt siteCount } }'
+    )
+    assert listed["territoryLayer"]["territories"] == [{"code": "east"}]  # a retired one is not listed
+    assert listed["west"]["retiredAt"] is not None and listed["west"]["siteCount"] == 0
     again = (await committed.data(UPDATE, code="west", v=2, name="x"))["updateTerritory"]
     assert again["code"] == "TERRITORY_RETIRED"
     # a territory with assignment history is never deleted
@@ -373,6 +379,12 @@ async def test_retire_keeps_history_frees_the_sites_and_revert_restores(
     restored = (await committed.data(REVERT, code="west", to=1, v=2))["revertTerritory"]
     assert restored["territory"]["version"] == 3
     assert {c["siteNumber"] for c in restored["siteChanges"]} == areas["west"]
+
+
+@pytest.mark.parametrize("code", ["sites", "states"])
+async def test_the_gis_routes_layer_codes_are_reserved(gql: GraphQLClient, code: str) -> None:
+    error = await gql.as_(GIS).error(CREATE_LAYER, code=code, kind="OVERLAY")
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "reserved" in error["message"]
 
 
 async def test_a_territory_that_never_had_a_site_can_be_deleted(grid: GraphQLClient, db: Database) -> None:

@@ -621,6 +621,8 @@ def upgrade() -> None:
     _each("""
     ALTER TABLE territory_layer ADD COLUMN overlap_tolerance_m2 double precision NOT NULL DEFAULT 10000
         CONSTRAINT ck_territory_layer_overlap_tolerance_m2_non_negative CHECK (overlap_tolerance_m2 >= 0);
+    ALTER TABLE territory_layer ADD CONSTRAINT ck_territory_layer_code_not_reserved
+        CHECK (code NOT IN ('sites', 'states'));
     ALTER TABLE territory_version ADD COLUMN changed_by text, ADD COLUMN change text,
         ADD COLUMN recorded_xact bigint;
     UPDATE territory_version SET changed_by = 'towne import',
@@ -781,6 +783,7 @@ def downgrade() -> None:
     DROP TABLE territory_change;
     ALTER TABLE territory_version DROP CONSTRAINT ck_territory_version_change_known;
     ALTER TABLE territory_version DROP COLUMN changed_by, DROP COLUMN change, DROP COLUMN recorded_xact;
+    ALTER TABLE territory_layer DROP CONSTRAINT ck_territory_layer_code_not_reserved;
     ALTER TABLE territory_layer DROP COLUMN overlap_tolerance_m2;
     ALTER TABLE territory DISABLE TRIGGER USER;
     DELETE FROM territory_part p USING territory t WHERE t.id = p.territory_id AND t.retired_at IS NOT NULL;

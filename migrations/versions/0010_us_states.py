@@ -75,6 +75,16 @@ def upgrade() -> None:
         " USING ((SELECT towne_user_id()) IS NOT NULL)"
     )
     op.execute(f"GRANT SELECT ON us_state TO {role}")
+    # the GIS editors' QGIS basemap (their role exists when migration 0009 could create it)
+    op.execute("""
+    DO $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'towne_gis_editor') THEN
+            CREATE POLICY gis_read ON us_state FOR SELECT TO towne_gis_editor USING (true);
+            GRANT SELECT ON us_state TO towne_gis_editor;
+        END IF;
+    END $$
+    """)
 
 
 def downgrade() -> None:
