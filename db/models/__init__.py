@@ -29,6 +29,7 @@ from db.models.statement import (
     StatementVersion,
 )
 from db.models.territory import (
+    SiteChange,
     SiteTerritoryAssignment,
     Territory,
     TerritoryChange,
@@ -62,6 +63,7 @@ __all__ = [
     "ReadyForInvoiceComment",
     "RevenueDaily",
     "RevenueShareThreshold",
+    "SiteChange",
     "SiteTerritoryAssignment",
     "StatementEvent",
     "StatementGeneration",

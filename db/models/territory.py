@@ -226,3 +226,12 @@ class TerritoryChangeMarker(Base):
     __tablename__ = "territory_change_marker"
 
     xact: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class SiteChange(Base):
+    """A site created or moved by an open transaction, assigned at its commit (migration 0009)."""
+
+    __tablename__ = "site_change"
+
+    xact: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

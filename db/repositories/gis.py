@@ -99,17 +99,19 @@ async def sites_extent(session: AsyncSession) -> Box | None:
 
 async def layer_fingerprint(session: AsyncSession, layer_id: int) -> str:
     """A digest that changes whenever a territory of the layer is created, edited, retired or deleted: the
-    count, the sum of the versions and the latest `updated_at` of its territories (every edit bumps both)."""
+    count, the sums of the ids and versions, and the latest transaction that changed one (`changed_xact`,
+    set by the trigger, so no writer can keep it; a delete and an insert in one transaction change the sum
+    of the ids)."""
     row = (
         await session.execute(
             text(
-                "SELECT count(*), coalesce(sum(version), 0), coalesce(max(updated_at)::text, '')"
+                "SELECT count(*), coalesce(sum(id), 0), coalesce(sum(version), 0), coalesce(max(changed_xact), 0)"
                 " FROM territory WHERE layer_id = :layer"
             ),
             {"layer": layer_id},
         )
     ).one()
-    return f"{layer_id}:{row[0]}:{row[1]}:{row[2]}"
+    return f"{layer_id}:{row[0]}:{row[1]}:{row[2]}:{row[3]}"
 
 
 async def scope_fingerprint(session: AsyncSession) -> str:
