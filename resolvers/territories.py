@@ -792,8 +792,9 @@ class ImportRefusedError(Exception):
 
 def plan_import(collection: Any, *, repair: bool) -> tuple[list[_Planned], list[FeatureProblem]]:
     """Check every feature of a GeoJSON FeatureCollection without the database: properties `code` (a
-    new-code string, unique in the file), `name` (default: the code), optional `version` (the version
-    the file was exported at: checked against the current one), and the geometry (`spatial.validation`).
+    new-code string, unique in the file), `name` (default: the code), `version` (the version the file
+    was exported at: required when the code exists, checked against the current one), and the geometry
+    (`spatial.validation`).
     A fault of the collection itself (not JSON, not a FeatureCollection, a crs) is a `GeometryError`."""
     try:
         data = load_geojson(collection, field="featureCollection")
@@ -953,7 +954,22 @@ async def _import_into(
     problems: list[FeatureProblem] = []
     for plan in planned:
         found = existing.get(plan.code)
-        if plan.expected_version is not None and found is not None and found.version != plan.expected_version:
+        if found is not None and plan.expected_version is None:
+            # an update must say which version it was made from, or it could overwrite an edit unseen
+            problems.append(
+                FeatureProblem(
+                    plan.index,
+                    plan.code,
+                    VersionConflict.code,
+                    f"features[{plan.index}]: territory {plan.code!r} exists (version {found.version}, changed "
+                    f"by {found.updated_by or 'unknown'} at {found.updated_at.isoformat()}): give "
+                    "properties.version, the version your file was made from (the layer's GeoJSON export "
+                    "writes it), so no one's edit is overwritten unseen",
+                )
+            )
+        elif (
+            plan.expected_version is not None and found is not None and found.version != plan.expected_version
+        ):
             problems.append(
                 FeatureProblem(
                     plan.index,

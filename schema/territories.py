@@ -772,7 +772,8 @@ class TerritoryMutations:
     @strawberry.mutation(
         extensions=gis_editor("importTerritoryLayer"),
         description="Import a GeoJSON FeatureCollection into a layer, all features or none (properties "
-        "`code`, `name`, optional `version`: the version the feature was exported at, checked). A code "
+        "`code`, `name`, and `version`: the version the feature was exported at, required for a code that "
+        "exists and checked, so no edit is overwritten unseen). A code "
         "of the layer is updated (a retired one restored), a new one created; the layer is created if "
         "needed (`kind`). Inline up to the request-size limit; large files: `POST /layers/{code}/import`.",
     )

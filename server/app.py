@@ -548,6 +548,10 @@ def freeze_startup_heap() -> None:
         gc.freeze()
 
 
+# the query parameters of POST /layers/{code}/import
+IMPORT_PARAMETERS = ("mode", "kind", "name", "repair", "dryRun")
+
+
 def create_app(
     settings: Settings, *, database_url: str | None = None, db: Database | None = None
 ) -> Starlette:
@@ -652,12 +656,21 @@ def create_app(
             if "gisEditor" not in caller.roles:
                 raise Forbidden("importing a territory layer needs the role gisEditor")
             query = request.query_params
+            # a misspelt dryRun must not run the import for real: every parameter is known or refused
+            for key in query:
+                if key not in IMPORT_PARAMETERS:
+                    raise BadUserInput(
+                        f"unknown parameter {key[:40]!r}; this route takes {', '.join(IMPORT_PARAMETERS)}",
+                        argument=key[:40],
+                    )
+                if len(query.getlist(key)) > 1:
+                    raise BadUserInput(f"{key} is given more than once", argument=key)
             flags = {k: query.get(k, "false") for k in ("repair", "dryRun")}
-            mode, kind = query.get("mode", "merge"), query.get("kind")
-            if mode not in ("merge", "replace") or kind not in (None, "partition", "overlay"):
-                raise BadUserInput(
-                    "mode must be merge or replace; kind partition or overlay", argument="mode"
-                )
+            mode, kind = query.get("mode", "merge").lower(), query.get("kind")
+            if mode not in ("merge", "replace"):
+                raise BadUserInput("mode must be merge or replace", argument="mode")
+            if kind not in (None, "partition", "overlay"):
+                raise BadUserInput("kind must be partition or overlay", argument="kind")
             if any(v not in ("true", "false") for v in flags.values()):
                 raise BadUserInput("repair and dryRun must be true or false", argument="dryRun")
             body = bytearray()

@@ -194,7 +194,16 @@ def tile_of(request: Request) -> tuple[int, int, int]:
     return z, x, y
 
 
+# what a layer code or a feature id can be (territory and layer codes, site numbers); anything else, a NUL
+# byte included (PostgreSQL refuses it in text), names nothing, so it is not sent to the database
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+
+
 async def _layer(door: RequestDatabase, code: str, *, argument: str = "layer") -> repo.Layer:
+    if not _CODE.fullmatch(code):
+        raise NotFound(
+            f"no territory layer {code[:60]!r}; the OGC API lists them at /ogc/collections", argument=argument
+        )
     async with door.read() as session:
         layer = await repo.layer_by_code(session, code)
     if layer is None or layer.code in (SITES, STATES):
@@ -568,6 +577,8 @@ def gis_routes(database: Database, settings: Settings, verifier: TokenVerifier) 
         params = _params(request, frozenset({"f"}))
         media_type = feature_format(request, params)
         cid, fid = request.path_params["collection"], request.path_params["feature"]
+        if not _CODE.fullmatch(fid):
+            raise NotFound(f"collection {cid[:60]!r} has no feature {fid[:60]!r}", argument="featureId")
         if cid == SITES:
             async with door.read() as session:
                 page = await repo.site_items(

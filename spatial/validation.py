@@ -161,9 +161,23 @@ def load(value: Any, *, field: str) -> dict[str, Any]:
             raise GeometryRefused(NOT_PARSEABLE, f"not JSON{where}", field=field) from exc
         except RecursionError as exc:
             raise GeometryRefused(NOT_PARSEABLE, "JSON nested too deeply", field=field) from exc
+        except ValueError as exc:  # an integer of thousands of digits (Python's int_max_str_digits)
+            raise GeometryRefused(
+                NOT_PARSEABLE, "not JSON: a number has too many digits", field=field
+            ) from exc
     if not isinstance(value, dict):
+        kind = {
+            type(None): "null",
+            bool: "boolean",
+            int: "number",
+            float: "number",
+            str: "string",
+            list: "array",
+        }
         raise GeometryRefused(
-            NOT_PARSEABLE, f"expected a GeoJSON object, got a JSON {type(value).__name__}", field=field
+            NOT_PARSEABLE,
+            f"expected a GeoJSON object, got a JSON {kind.get(type(value), type(value).__name__)}",
+            field=field,
         )
     return value
 
@@ -300,6 +314,19 @@ def _check_rings(rings: list[np.ndarray[Any, Any]], *, field: str, part: int | N
                 f"{_where(part, r)} has {distinct} distinct position(s); a ring needs at least 3 corners",
                 field=field,
                 position=(part or 0, r, None),
+            )
+        spans = np.abs(np.diff(ring[:, 0]))
+        if len(spans) and spans.max() >= 180:
+            i = int(np.argmax(spans >= 180))
+            a, b = ring[i], ring[i + 1]
+            raise GeometryRefused(
+                INVALID_GEOMETRY,
+                f"{_where(part, r, i)}: the edge from [{a[0]}, {a[1]}] to [{b[0]}, {b[1]}] spans "
+                f"{spans[i]:g}° of longitude; an edge must span less than 180° (RFC 7946 §3.1.9: cut a "
+                "polygon that crosses the antimeridian into a MultiPolygon with parts on either side)",
+                field=field,
+                location=(float(a[0]), float(a[1])),
+                position=(part or 0, r, i),
             )
         if not np.array_equal(first, last):
             raise GeometryRefused(

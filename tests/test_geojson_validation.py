@@ -243,3 +243,21 @@ def test_a_ring_of_two_distinct_positions_has_too_few_points() -> None:
 def test_a_number_too_large_for_a_float_names_its_position() -> None:
     error = refused(poly([SQUARE[0], [10**400, 28.5], *SQUARE[2:]]))
     assert error.code == "COORDINATE_OUT_OF_RANGE" and "position 1" in str(error)
+
+
+@pytest.mark.parametrize(
+    "ring",
+    [
+        [[179, 50], [-179, 50], [-179, 51], [179, 51], [179, 50]],  # the long way round, 358°
+        [[-90, 0], [90, 0], [90, 10], [-90, 10], [-90, 0]],  # antipodal: PostGIS cannot measure it
+    ],
+)
+def test_an_edge_of_180_degrees_or_more_of_longitude_is_refused(ring: list[list[float]]) -> None:
+    error = refused(poly(ring))
+    assert error.code == "INVALID_GEOMETRY" and "antimeridian" in str(error) and "position 0" in str(error)
+
+
+def test_a_number_of_thousands_of_digits_in_json_text_is_not_parseable() -> None:
+    text = '{"type": "Polygon", "coordinates": [[[1' + "0" * 5000 + ", 0]]]}"
+    assert refused(text).code == "NOT_PARSEABLE"
+    assert "got a JSON null" in str(refused("null"))

@@ -341,6 +341,19 @@ async def test_states_basemap_tile(client: httpx.AsyncClient) -> None:
     assert empty.status_code == 200 and mapbox_vector_tile.decode(empty.content) == {}
 
 
+async def test_tiles_on_the_edges_of_the_map_keep_their_hemisphere(client: httpx.AsyncClient) -> None:
+    # the tile at x = 0 spans lon -180..-90 (at z 2): its buffered box must not wrap past -180
+    seen: set[str] = set()
+    for y in (0, 1):
+        response = await client.get(f"/tiles/states/1/0/{y}.mvt")
+        assert response.status_code == 200
+        decoded = mapbox_vector_tile.decode(response.content)
+        seen |= {f["properties"]["code"] for f in decoded.get("states", {}).get("features", [])}
+    assert {"CA", "WA", "TX", "AK", "HI"} <= seen
+    west = mapbox_vector_tile.decode((await client.get("/tiles/states/2/0/1.mvt")).content)
+    assert {"CA", "WA", "AK"} <= {f["properties"]["code"] for f in west["states"]["features"]}
+
+
 async def test_tile_etags_follow_the_layer_and_the_scope(db: Database, settings: Settings) -> None:
     await _grant_dm(db)
     z, (x, y) = 6, _tile_of(*ORLANDO, 6)
@@ -412,6 +425,15 @@ async def test_unknown_layer_is_404_and_anonymous_is_401(
         "/layers/nope/sites.geojson",
         "/tiles/nope/0/0/0.mvt",
         "/tiles/sites/0/0/0.mvt?layer=nope",
+        # a NUL byte cannot reach PostgreSQL (it refuses it in text): it names nothing
+        "/layers/%00.geojson",
+        "/layers/districts%00/sites.geojson",
+        "/tiles/%00/0/0/0.mvt",
+        "/tiles/sites/0/0/0.mvt?layer=%00",
+        "/ogc/collections/%00",
+        "/ogc/collections/%00/items",
+        "/ogc/collections/districts/items/%00",
+        "/ogc/collections/sites/items/%00",
     ):
         response = await client.get(path)
         assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND", path

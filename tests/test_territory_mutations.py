@@ -371,13 +371,13 @@ async def test_retire_keeps_history_frees_the_sites_and_revert_restores(
     )
     assert listed["territoryLayer"]["territories"] == [{"code": "east"}]  # a retired one is not listed
     assert listed["west"]["retiredAt"] is not None and listed["west"]["siteCount"] == 0
-    again = (await committed.data(UPDATE, code="west", v=2, name="x"))["updateTerritory"]
+    again = (await committed.data(UPDATE, code="west", v=1, name="x"))["updateTerritory"]
     assert again["code"] == "TERRITORY_RETIRED"
     # a territory with assignment history is never deleted
-    refused = (await committed.data(RETIRE, code="west", v=2, delete=True))["retireTerritory"]
+    refused = (await committed.data(RETIRE, code="west", v=1, delete=True))["retireTerritory"]
     assert refused["code"] == "TERRITORY_HAS_HISTORY"
-    restored = (await committed.data(REVERT, code="west", to=1, v=2))["revertTerritory"]
-    assert restored["territory"]["version"] == 3
+    restored = (await committed.data(REVERT, code="west", to=1, v=1))["revertTerritory"]
+    assert restored["territory"]["version"] == 2  # the retirement took no version number
     assert {c["siteNumber"] for c in restored["siteChanges"]} == areas["west"]
 
 
@@ -542,6 +542,14 @@ async def test_import_creates_a_layer_then_replace_updates_and_retires(
     stale = (await editor.data(IMPORT, layer="imported", fc=again))["importTerritoryLayer"]
     assert stale["__typename"] == "ImportRefusedProblem"
     assert stale["refused"][0]["problem"] == "VERSION_CONFLICT"
+    # a file without the version it was made from cannot overwrite an existing territory
+    unversioned = {"type": "FeatureCollection", "features": [feature("west", WEST)]}
+    blind = (await editor.data(IMPORT, layer="imported", fc=unversioned))["importTerritoryLayer"]
+    assert blind["__typename"] == "ImportRefusedProblem"
+    assert (
+        blind["refused"][0]["problem"] == "VERSION_CONFLICT"
+        and "properties.version" in blind["refused"][0]["message"]
+    )
 
 
 MANUAL = """
@@ -755,3 +763,27 @@ async def test_an_upload_with_a_bad_feature_is_a_problem_listing_it(db: Database
     problem = response.json()
     assert problem["code"] == "IMPORT_REFUSED"
     assert [(f["index"], f["problem"]) for f in problem["features"]] == [(1, "SELF_INTERSECTION")]
+
+
+@pytest.mark.parametrize(
+    ("query", "argument"),
+    [("kind=partition&dryrun=true", "dryrun"), ("kind=foo", "kind"), ("mode=upsert", "mode")],
+)
+async def test_an_upload_with_an_unknown_or_bad_parameter_writes_nothing(
+    db: Database, settings: Any, query: str, argument: str
+) -> None:
+    import httpx
+
+    from server.app import create_app
+    from tests.conftest import bearer
+
+    fc = {"type": "FeatureCollection", "features": [feature("ok", WEST)]}
+    app = create_app(settings, db=db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        response = await client.post(
+            f"/layers/typo/import?{query}", content=json.dumps(fc), headers=bearer(settings, GIS)
+        )
+    assert response.status_code == 400 and response.json()["argument"] == argument, response.text
+    async with db.read() as session:
+        made = await session.execute(text("SELECT count(*) FROM territory_layer WHERE code = 'typo'"))
+        assert made.scalar_one() == 0

@@ -218,6 +218,11 @@ class TerritoryChange(Base):
     reassign: Mapped[bool] = mapped_column(Boolean, nullable=False)
     from_beginning: Mapped[bool] = mapped_column(Boolean, nullable=False)
     created: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # the territory before the transaction's first change: only where old and new differ can sites move
+    old_geom: Mapped[WKBElement | None] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    old_code: Mapped[str | None] = mapped_column(Text)
+    old_priority: Mapped[float | None] = mapped_column(Double)
+    old_retired: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class TerritoryChangeMarker(Base):

@@ -256,9 +256,15 @@ def stream_site_features(
 
 # ---- vector tiles -------------------------------------------------------------------------------------------
 
+# The search box is the tile with its buffer, clamped to the Web Mercator world first: past ±180° the
+# transformed box would wrap round to the other side of the antimeridian (tile 1/0/0 becoming lon 177..2,
+# so every tile on the map's left or right edge lost the western hemisphere).
+_WORLD = 20037508.342789244
 _TILE_ENVELOPE = (
     "(SELECT ST_TileEnvelope(:z, :x, :y) AS tile,"
-    f" ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER}.0 / {EXTENT}), 4326) AS probe) env"
+    f" ST_Transform(ST_MakeEnvelope(GREATEST(ST_XMin(m), -{_WORLD}), GREATEST(ST_YMin(m), -{_WORLD}),"
+    f" LEAST(ST_XMax(m), {_WORLD}), LEAST(ST_YMax(m), {_WORLD}), 3857), 4326) AS probe"
+    f" FROM ST_TileEnvelope(:z, :x, :y, margin => {BUFFER}.0 / {EXTENT}) AS m) env"
 )
 
 

@@ -416,12 +416,18 @@ async def layer_overlaps(
     `tolerance_m2` geodesic m² (the check of an import, before its commit-time processing)."""
     rows = await session.execute(
         text(
-            "SELECT t.id, o.id, o.code, o.name, ST_Area(ST_Intersection(t.geom, o.geom)::geography) AS m2 "
-            "FROM territory t JOIN territory o ON o.layer_id = t.layer_id AND o.id <> t.id "
-            "  AND o.retired_at IS NULL AND ST_Intersects(t.geom, o.geom) AND NOT ST_Touches(t.geom, o.geom) "
-            "WHERE t.id = ANY (:ids) AND t.retired_at IS NULL AND t.layer_id = :layer "
-            "  AND ST_Area(ST_Intersection(t.geom, o.geom)::geography) > :tolerance "
-            "ORDER BY t.id, m2 DESC"
+            # on the subdivided parts, as the commit-time check (migration 0009): whole polygons would
+            # cost an overlay of every pair of neighbours along every shared border
+            "SELECT x.tid, o.id, o.code, o.name, x.m2 FROM ("
+            "  SELECT p.territory_id AS tid, q.territory_id AS oid,"
+            "         sum(ST_Area(ST_Intersection(p.geom, q.geom)::geography)) AS m2"
+            "  FROM territory_part p JOIN territory_part q ON q.layer_id = p.layer_id"
+            "    AND q.territory_id <> p.territory_id AND q.geom && p.geom"
+            "  WHERE p.territory_id = ANY (:ids) AND p.layer_id = :layer"
+            "    AND ST_Relate(p.geom, q.geom, '2********')"
+            "  GROUP BY 1, 2) x "
+            "JOIN territory o ON o.id = x.oid "
+            "WHERE x.m2 > :tolerance ORDER BY x.tid, x.m2 DESC"
         ),
         {"ids": list(territory_ids), "layer": layer_id, "tolerance": tolerance_m2},
     )

@@ -88,6 +88,7 @@ DECLARE
     kind text;
     who text := towne_caller();
     changed boolean;
+    versioned boolean;
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.layer_id <> OLD.layer_id THEN
         RAISE EXCEPTION 'territory % cannot move to another layer: create it in the other layer instead', OLD.code
@@ -151,11 +152,14 @@ BEGIN
         NEW.retired_at := OLD.retired_at;
     END IF;
     NEW.created_at := OLD.created_at;
-    changed := NEW.geom IS DISTINCT FROM OLD.geom OR NEW.name IS DISTINCT FROM OLD.name
-               OR NEW.code IS DISTINCT FROM OLD.code OR NEW.retired_at IS DISTINCT FROM OLD.retired_at;
+    -- a version is what was in force: a change of geometry, name or code, or a restoration; a retirement
+    -- ends the last version and starts none, so it takes no version number
+    versioned := NEW.geom IS DISTINCT FROM OLD.geom OR NEW.name IS DISTINCT FROM OLD.name
+                 OR NEW.code IS DISTINCT FROM OLD.code OR (OLD.retired_at IS NOT NULL AND NEW.retired_at IS NULL);
+    changed := versioned OR NEW.retired_at IS DISTINCT FROM OLD.retired_at;
     IF changed THEN
         -- one version per transaction: later changes in the same transaction belong to the first one's
-        IF OLD.changed_xact IS DISTINCT FROM towne_xact() THEN
+        IF versioned AND OLD.changed_xact IS DISTINCT FROM towne_xact() THEN
             NEW.version := OLD.version + 1;
         ELSE
             NEW.version := OLD.version;
@@ -224,11 +228,14 @@ BEGIN
             FROM new_rows n, LATERAL ST_Subdivide(n.geom, 255) AS s(geom), LATERAL ST_Dump(s.geom) AS d
             WHERE n.id = ANY (moved) AND n.retired_at IS NULL AND GeometryType(d.geom) = 'POLYGON';
         END IF;
-        INSERT INTO territory_change AS c (xact, territory_id, layer_id, reassign, from_beginning, created)
+        -- what it was before this transaction's first change (kept by ON CONFLICT): only the sites where
+        -- the old and new polygons differ can move
+        INSERT INTO territory_change AS c (xact, territory_id, layer_id, reassign, from_beginning, created,
+                                           old_geom, old_code, old_priority, old_retired)
         -- the code is the tie rule's second key: a rename can move sites on a shared border
         SELECT towne_xact(), n.id, n.layer_id,
                (n.id = ANY (coalesce(moved, '{}')) OR n.code IS DISTINCT FROM o.code) AND NOT deferred,
-               false, false
+               false, false, o.geom, o.code, o.priority, o.retired_at IS NOT NULL
         FROM new_rows n JOIN old_rows o ON o.id = n.id
         WHERE n.id = ANY (coalesce(moved, '{}')) OR n.name IS DISTINCT FROM o.name
            OR n.code IS DISTINCT FROM o.code
@@ -278,12 +285,15 @@ END $$
 # slower at 1M sites); for given sites the primary keys drive and the open rows come from the site index,
 # so the cost does not grow with the history (the SQL function it replaces was planned once for both
 # cases and hashed the whole history table for one site). jit = off: the whole-layer estimate would make
-# every call pay about a second of JIT compilation.
+# every call pay about a second of JIT compilation. force_generic_plan: a custom plan per call re-planned
+# the given-sites statement every time (1–2 ms of planning for under 1 ms of work), and for thousands of
+# ids chose sequential scans; the generic plan is the index-probe plan.
 TOWNE_REASSIGN = f"""
 CREATE FUNCTION towne_reassign(p_layer_id integer, p_at timestamptz, p_site_ids uuid[])
 RETURNS TABLE (site_id uuid, from_territory_id integer, to_territory_id integer, closed boolean,
                assigned integer, unassigned integer, manual integer)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET jit = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET jit = off
+SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock({LAYER_LOCK}, p_layer_id);
     IF p_site_ids IS NULL THEN
@@ -365,10 +375,14 @@ BEGIN
             FROM considered c LEFT JOIN hits h ON h.site_id = c.id
         ),
         current_rows AS (
+            -- per site, on the site index: right after a layer is loaded the statistics may not know its
+            -- rows, and a join would then scan the history of the layer for every site
             SELECT a.id, a.site_id, a.territory_id, a.method
             FROM considered c
-            JOIN site_territory_assignment a
-              ON a.site_id = c.id AND a.layer_id = p_layer_id AND a.valid_to IS NULL
+            CROSS JOIN LATERAL (
+                SELECT a.id, a.site_id, a.territory_id, a.method FROM site_territory_assignment a
+                WHERE a.site_id = c.id AND a.layer_id = p_layer_id AND a.valid_to IS NULL OFFSET 0
+            ) a
         ),
         changes AS (
             SELECT d.site_id, d.territory_id, d.start_date, c.id AS open_id, c.territory_id AS was,
@@ -462,21 +476,34 @@ BEGIN
     v_at := clock_timestamp();
 
     -- partition layers: no overlap above the tolerance between current territories (fresh snapshot,
-    -- after the layer lock: a concurrent edit of a neighbour has committed or waits for us)
+    -- after the layer lock: a concurrent edit of a neighbour has committed or waits for us). Measured on
+    -- the subdivided parts (at most 255 vertices each): pairs whose boxes meet, then only those whose
+    -- interiors meet ('2********'), summed per pair of territories. Whole polygons would cost an overlay
+    -- of every pair of neighbours along every shared border (a 50 MB layer file: minutes, not a second).
     SELECT t.code AS code, o.code AS other_code, o.name AS other_name, l.code AS layer_code,
-           l.overlap_tolerance_m2 AS tolerance,
-           ST_Area(ST_Intersection(t.geom, o.geom)::geography) AS overlap_m2,
-           ST_AsText(ST_PointOnSurface(ST_Intersection(t.geom, o.geom)), 6) AS at_point
+           l.overlap_tolerance_m2 AS tolerance, x.overlap_m2, t.id AS tid, o.id AS oid, NULL::text AS at_point
     INTO clash
-    FROM territory_change c
-    JOIN territory t ON t.id = c.territory_id AND t.retired_at IS NULL
-    JOIN territory_layer l ON l.id = t.layer_id AND l.kind = 'partition'
-    JOIN territory o ON o.layer_id = t.layer_id AND o.id <> t.id AND o.retired_at IS NULL
-                    AND ST_Intersects(t.geom, o.geom) AND NOT ST_Touches(t.geom, o.geom)
-    WHERE c.xact = v_xact
-      AND ST_Area(ST_Intersection(t.geom, o.geom)::geography) > l.overlap_tolerance_m2
-    ORDER BY overlap_m2 DESC
+    FROM (
+        SELECT p.territory_id AS tid, q.territory_id AS oid,
+               sum(ST_Area(ST_Intersection(p.geom, q.geom)::geography)) AS overlap_m2
+        FROM territory_change c
+        JOIN territory_layer pl ON pl.id = c.layer_id AND pl.kind = 'partition'
+        JOIN territory_part p ON p.territory_id = c.territory_id
+        JOIN territory_part q ON q.layer_id = p.layer_id AND q.territory_id <> p.territory_id
+                             AND q.geom && p.geom
+        WHERE c.xact = v_xact AND ST_Relate(p.geom, q.geom, '2********')
+        GROUP BY 1, 2
+    ) x
+    JOIN territory t ON t.id = x.tid
+    JOIN territory o ON o.id = x.oid
+    JOIN territory_layer l ON l.id = t.layer_id
+    WHERE x.overlap_m2 > l.overlap_tolerance_m2
+    ORDER BY x.overlap_m2 DESC
     LIMIT 1;
+    IF FOUND THEN
+        clash.at_point := (SELECT ST_AsText(ST_PointOnSurface(ST_Intersection(a.geom, b.geom)), 6)
+                           FROM territory a, territory b WHERE a.id = clash.tid AND b.id = clash.oid);
+    END IF;
     IF FOUND THEN
         RAISE EXCEPTION 'territory "%" overlaps "%" (%) by % m² in partition layer "%" (tolerance % m²), '
             'around %', clash.code, clash.other_code, clash.other_name, round(clash.overlap_m2::numeric),
@@ -537,13 +564,28 @@ BEGIN
             FROM towne_reassign(v_layer, v_at, NULL) r WHERE r.site_id IS NOT NULL;
             CONTINUE;
         END IF;
+        -- With priorities frozen, a site covered by a territory before and after the edit (same code and
+        -- priority) is covered by the same territories as before and cannot move: only the region where
+        -- the old and new polygons differ is searched (all of it for a new, retired, restored, renamed or
+        -- re-prioritised territory).
         SELECT array_agg(DISTINCT x.id) INTO v_sites FROM (
-            SELECT a.site_id AS id FROM site_territory_assignment a
-            WHERE a.layer_id = v_layer AND a.valid_to IS NULL AND a.territory_id = ANY (v_reassign)
-            UNION ALL
-            SELECT s.id FROM territory_part p
-            JOIN customer_site s ON ST_Covers(p.geom, s.location)
-            WHERE p.territory_id = ANY (v_reassign)
+            SELECT s.id
+            FROM (
+                SELECT CASE
+                           WHEN c.created OR c.old_retired THEN t.geom
+                           WHEN t.retired_at IS NOT NULL THEN c.old_geom
+                           WHEN c.old_code IS DISTINCT FROM t.code OR c.old_priority IS DISTINCT FROM t.priority
+                               THEN ST_Union(c.old_geom, t.geom)
+                           ELSE ST_SymDifference(c.old_geom, t.geom)
+                       END AS region
+                FROM territory_change c JOIN territory t ON t.id = c.territory_id
+                WHERE c.xact = v_xact AND c.reassign AND c.layer_id = v_layer
+            ) r
+            CROSS JOIN LATERAL ST_Subdivide(r.region, 255) AS d(geom)
+            CROSS JOIN LATERAL (
+                SELECT s.id FROM customer_site s WHERE ST_Covers(d.geom, s.location) OFFSET 0
+            ) s
+            WHERE r.region IS NOT NULL AND NOT ST_IsEmpty(r.region)
             UNION ALL
             SELECT c.site_id FROM site_change c WHERE c.xact = v_xact
         ) x;
@@ -567,15 +609,26 @@ BEGIN
 END $$
 """
 
+# The current territories of a layer that a candidate geometry overlaps, and by how much (geodesic m²):
+# the candidate subdivided like the parts, then as the commit-time check.
 TOWNE_OVERLAPS = """
 CREATE FUNCTION towne_territory_overlaps(p_layer_id integer, p_geom geometry, p_except_territory_id integer)
 RETURNS TABLE (territory_id integer, code text, name text, overlap_m2 double precision)
 LANGUAGE sql STABLE AS $$
-    SELECT o.id, o.code, o.name, ST_Area(ST_Intersection(p_geom, o.geom)::geography)
-    FROM territory o
-    WHERE o.layer_id = p_layer_id AND o.id IS DISTINCT FROM p_except_territory_id AND o.retired_at IS NULL
-      AND ST_Intersects(p_geom, o.geom) AND NOT ST_Touches(p_geom, o.geom)
-      AND ST_Area(ST_Intersection(p_geom, o.geom)::geography) > 0
+    WITH candidate AS (
+        SELECT d.geom FROM ST_Subdivide(p_geom, 255) AS s(geom), LATERAL ST_Dump(s.geom) AS d
+        WHERE GeometryType(d.geom) = 'POLYGON'
+    )
+    SELECT o.id, o.code, o.name, x.m2
+    FROM (
+        SELECT q.territory_id, sum(ST_Area(ST_Intersection(c.geom, q.geom)::geography)) AS m2
+        FROM candidate c
+        JOIN territory_part q ON q.layer_id = p_layer_id AND q.geom && c.geom
+        WHERE q.territory_id IS DISTINCT FROM p_except_territory_id AND ST_Relate(c.geom, q.geom, '2********')
+        GROUP BY 1
+    ) x
+    JOIN territory o ON o.id = x.territory_id
+    WHERE x.m2 > 0
     ORDER BY 4 DESC, o.code
 $$
 """
@@ -732,6 +785,10 @@ def upgrade() -> None:
         reassign boolean NOT NULL,
         from_beginning boolean NOT NULL,
         created boolean NOT NULL,
+        old_geom geometry(Geometry, 4326),
+        old_code text,
+        old_priority double precision,
+        old_retired boolean,
         CONSTRAINT pk_territory_change PRIMARY KEY (xact, territory_id)
     );
     CREATE TABLE territory_change_marker (xact bigint CONSTRAINT pk_territory_change_marker PRIMARY KEY);
