@@ -250,6 +250,151 @@ class InvalidConfiguration(TowneError):
     code = "INVALID_CONFIGURATION"
 
 
+# ------------------------------------------------------------- territory editing (issue 9 §1, Problem members)
+
+
+class GeometryError(TowneError):
+    """A GeoJSON geometry argument refused before anything was written (`spatial.validation`); the
+    subclass's code says which fault. `location` is `[lon, lat]` of the fault when one point names it;
+    `part`, `ring`, `position` (0-based) the faulty position or ring."""
+
+    code = "INVALID_GEOMETRY"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argument: str,
+        location: tuple[float, float] | None = None,
+        part: int | None = None,
+        ring: int | None = None,
+        position: int | None = None,
+    ) -> None:
+        extensions: dict[str, Any] = {}
+        if location is not None:
+            extensions["location"] = [location[0], location[1]]
+        for name, value in (("part", part), ("ring", ring), ("position", position)):
+            if value is not None:
+                extensions[name] = value
+        super().__init__(message, argument=argument, **extensions)
+        self.location = location
+        self.part, self.ring, self.position = part, ring, position
+
+
+class GeometryNotParseable(GeometryError):
+    code = "NOT_PARSEABLE"
+
+
+class GeometryWrongType(GeometryError):
+    code = "WRONG_TYPE"
+
+
+class CoordinateOutOfRange(GeometryError):
+    code = "COORDINATE_OUT_OF_RANGE"
+
+
+class TooFewPoints(GeometryError):
+    code = "TOO_FEW_POINTS"
+
+
+class RingNotClosed(GeometryError):
+    code = "RING_NOT_CLOSED"
+
+
+class SelfIntersection(GeometryError):
+    code = "SELF_INTERSECTION"
+
+
+class UnsupportedCrs(GeometryError):
+    code = "UNSUPPORTED_CRS"
+
+
+class TerritoryOverlap(TowneError):
+    """In a partition layer the geometry overlaps a current neighbour by more than the layer's
+    `overlapToleranceM2` (geodesic m²)."""
+
+    code = "OVERLAP"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argument: str | None,
+        neighbour_code: str,
+        neighbour_name: str,
+        overlap_m2: float,
+        tolerance_m2: float,
+    ) -> None:
+        super().__init__(
+            message,
+            argument=argument,
+            neighbourCode=neighbour_code,
+            neighbourName=neighbour_name,
+            overlapM2=overlap_m2,
+            toleranceM2=tolerance_m2,
+        )
+        self.neighbour_code, self.neighbour_name = neighbour_code, neighbour_name
+        self.overlap_m2, self.tolerance_m2 = overlap_m2, tolerance_m2
+
+
+class VersionConflict(TowneError):
+    """The territory was changed since the version the edit names: read it again and redo the edit."""
+
+    code = "VERSION_CONFLICT"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        current_version: int,
+        changed_by: str | None,
+        changed_at: Any,
+        argument: str = "expectedVersion",
+    ) -> None:
+        super().__init__(
+            message,
+            argument=argument,
+            currentVersion=current_version,
+            changedBy=changed_by,
+            changedAt=changed_at.isoformat() if changed_at is not None else None,
+        )
+        self.current_version, self.changed_by, self.changed_at = current_version, changed_by, changed_at
+
+
+class CodeInUse(TowneError):
+    """A layer or territory code that is taken (a retired territory keeps its code)."""
+
+    code = "CODE_IN_USE"
+
+
+class TerritoryRetired(TowneError):
+    """The territory is retired: revert it to a version to restore it before editing it."""
+
+    code = "TERRITORY_RETIRED"
+
+
+class TerritoryHasHistory(TowneError):
+    """A territory that ever had a site assigned is retired, never deleted (its history is kept)."""
+
+    code = "TERRITORY_HAS_HISTORY"
+
+
+class SplitFailed(TowneError):
+    """The line does not cut the territory into pieces on both of its sides."""
+
+    code = "SPLIT_FAILED"
+
+
+class ImportRefused(TowneError):
+    """A layer import with at least one refused feature: nothing was written; `features` lists each."""
+
+    code = "IMPORT_REFUSED"
+
+    def __init__(self, message: str, *, features: list[Any]) -> None:
+        super().__init__(message, argument="features")
+        self.features = features
+
+
 def all_error_classes() -> list[type[TowneError]]:
     """Every `TowneError` class, the base included (the mapping test walks this)."""
     found: list[type[TowneError]] = []

@@ -68,6 +68,30 @@ class Loaders:
         self.invoice_by_id = DataLoader(self._invoices_by_id)
         self.lines_of_invoice = DataLoader(self._lines_of)
         self.events_of_version = DataLoader(self._events_of)
+        self.territory_history = DataLoader(self._territory_history)
+
+    def forget_territories(self) -> None:
+        """Drop cached layers, territories, geometries, counts, versions and assignments after a territory
+        edit in this request."""
+        for loader in (
+            self.layer_by_id,
+            self.layer_by_code,
+            self.territory_by_id,
+            self.territory_as_of,
+            self.territories_of_layer,
+            self.site_count,
+            self.geometry,
+            self.territory_history,
+            self.open_assignments,
+            self.assignment_as_of,
+            self.assignment_history,
+        ):
+            loader.clear_all()
+
+    async def _territory_history(self, keys: list[int]) -> list[list[territory_repo.VersionRow]]:
+        async with self.db.read() as session:
+            found = await territory_repo.history(session, territory_ids=keys)
+        return [found.get(key, []) for key in keys]
 
     def forget_statements(self) -> None:
         """Drop cached statements, invoices, lines and events after a write in this request."""

@@ -16,7 +16,7 @@ from db.repositories.contracts import ContractConfiguration
 from db.repositories.sites import AssignmentView, SiteOrder, SiteQuery
 from db.repositories.statements import StatementQuery as StatementFilterRecord
 from db.repositories.statements import StatementView
-from db.repositories.territories import TerritoryView
+from db.repositories.territories import SiteChange, TerritoryView
 
 __all__ = [
     "AssignmentView",
@@ -26,6 +26,7 @@ __all__ = [
     "InvoiceRecord",
     "LayerRecord",
     "LineRecord",
+    "SiteChange",
     "SiteOrder",
     "SiteQuery",
     "SiteRecord",

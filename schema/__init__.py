@@ -31,17 +31,18 @@ from schema.limits import limit_extensions
 from schema.scalars import SCALARS
 from schema.sites import SiteRoot
 from schema.statements import StatementMutations, StatementRoot
-from schema.territories import TerritoryRoot
+from schema.territories import TerritoryMutations, TerritoryRoot
 from schema.users import UserMutations, UserRoot
 from server.settings import Settings
 
 Query = merge_types("Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot, UserRoot))
-Mutation = merge_types("Mutation", (StatementMutations, UserMutations))
+Mutation = merge_types("Mutation", (StatementMutations, TerritoryMutations, UserMutations))
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Reads: sites, territories and their history, contracts, billing previews, statements, users."
 )
 Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
-    "Writes: statement generation and its lifecycle (domain.md §3), user administration. Expected failures are `Problem` members; "
+    "Writes: statement generation and its lifecycle (domain.md §3), territory editing (domain.md §4.3), "
+    "user administration. Expected failures are `Problem` members; "
     "a field is null only together with an entry in `errors` (a malformed argument), so one failing alias "
     "leaves what its neighbours did and said."
 )

@@ -27,6 +27,9 @@ from resolvers.errors import Forbidden, Unauthenticated
 STATEMENT_WRITERS = frozenset({"billingAdmin", "billingManager"})
 # user administration (issue 7 §1): billing admins only
 USER_ADMINS = frozenset({"billingAdmin"})
+# territory editing (issue 9 §1): GIS editors; manual assignments also billing admins
+GIS_EDITORS = frozenset({"gisEditor"})
+MANUAL_ASSIGNERS = frozenset({"gisEditor", "billingAdmin"})
 
 
 def check(info: Info[Any, Any], roles: frozenset[str], action: str) -> None:
@@ -102,4 +105,23 @@ def statement_writer(action: str) -> list[FieldExtension]:
     return [Requires(STATEMENT_WRITERS, action)]
 
 
-__all__ = ["BILLING_DETAIL", "STATEMENT_WRITERS", "USER_ADMINS", "Requires", "check", "statement_writer"]
+def gis_editor(action: str) -> list[FieldExtension]:
+    return [Requires(GIS_EDITORS, action)]
+
+
+def manual_assigner(action: str) -> list[FieldExtension]:
+    return [Requires(MANUAL_ASSIGNERS, action)]
+
+
+__all__ = [
+    "BILLING_DETAIL",
+    "GIS_EDITORS",
+    "MANUAL_ASSIGNERS",
+    "STATEMENT_WRITERS",
+    "USER_ADMINS",
+    "Requires",
+    "check",
+    "gis_editor",
+    "manual_assigner",
+    "statement_writer",
+]

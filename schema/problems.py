@@ -7,6 +7,7 @@ routes such as `/statements/{id}/gl-export.csv`). A code without a member is alw
 
 from __future__ import annotations
 
+import datetime as dt
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,89 @@ class InternalProblem(Problem):
     request_id: str = strawberry.field(description="Quote it to support: the log has the detail.")
 
 
+@strawberry.type(
+    description="A GeoJSON geometry refused before anything was written (RFC 7946, lon/lat EPSG:4326); "
+    "`code` says which fault: NOT_PARSEABLE, WRONG_TYPE, COORDINATE_OUT_OF_RANGE, TOO_FEW_POINTS, "
+    "RING_NOT_CLOSED, SELF_INTERSECTION, INVALID_GEOMETRY, UNSUPPORTED_CRS."
+)
+class GeometryProblem(Problem):
+    argument: str | None = strawberry.field(description="The argument, e.g. `geometry`.")
+    location: list[float] | None = strawberry.field(
+        description="[lon, lat] of the fault when one point names it (a self-intersection, a ring's start)."
+    )
+    part: int | None = strawberry.field(description="0-based polygon of a MultiPolygon, when it is one.")
+    ring: int | None = strawberry.field(description="0-based ring (0: the exterior), when it is one.")
+    position: int | None = strawberry.field(description="0-based position in the ring, when it is one.")
+
+
+@strawberry.type(
+    description="In a partition layer the territory would overlap a current neighbour by more than the "
+    "layer's `overlapToleranceM2` (geodesic area of the intersection)."
+)
+class OverlapProblem(Problem):
+    neighbour_code: str = strawberry.field(description="The neighbour's code.")
+    neighbour_name: str = strawberry.field(description="The neighbour's name.")
+    overlap_m2: float = strawberry.field(description="Area of the overlap, m².")
+    tolerance_m2: float = strawberry.field(description="The layer's tolerance, m².")
+
+
+@strawberry.type(
+    description="The territory changed since the version the edit names: nothing was written; read it "
+    "again (`currentVersion`) and redo the edit."
+)
+class VersionConflictProblem(Problem):
+    current_version: int = strawberry.field(description="The territory's version now.")
+    changed_by: str | None = strawberry.field(description="Who made it (token subject or database login).")
+    changed_at: dt.datetime | None = strawberry.field(description="When.")
+
+
+@strawberry.type(description="The layer or territory code is taken (a retired territory keeps its code).")
+class CodeInUseProblem(Problem):
+    pass
+
+
+@strawberry.type(
+    description="The territory is retired: `revertTerritory` to one of its versions restores it."
+)
+class TerritoryRetiredProblem(Problem):
+    pass
+
+
+@strawberry.type(
+    description="A territory that ever had a site assigned is retired, never deleted (its history stays)."
+)
+class TerritoryHasHistoryProblem(Problem):
+    pass
+
+
+@strawberry.type(description="The line does not cut the territory into pieces on both of its sides.")
+class SplitFailedProblem(Problem):
+    pass
+
+
+@strawberry.type(description="Why one feature of a layer import was refused.")
+class ImportFeatureProblem:
+    index: int | None = strawberry.field(
+        description="0-based index in `features`; null: the collection itself."
+    )
+    territory_code: str | None = strawberry.field(description="The feature's `properties.code`, if usable.")
+    problem: str = strawberry.field(
+        description="Stable code: a geometry code (e.g. SELF_INTERSECTION), OVERLAP, VERSION_CONFLICT, "
+        "CODE_IN_USE (twice in the file), WRONG_TYPE or BAD_USER_INPUT (properties)."
+    )
+    message: str = strawberry.field(description="What is wrong with it, and where.")
+    location: list[float] | None = strawberry.field(description="[lon, lat] of the fault, when known.")
+
+
+@strawberry.type(
+    description="A layer import with refused features: nothing was written (all features or none)."
+)
+class ImportRefusedProblem(Problem):
+    features: list[ImportFeatureProblem] = strawberry.field(
+        description="Each refused feature (at most 1000), by index."
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
     problem: type[Problem] | None  # the payload-union member; None: only ever a GraphQL error
@@ -124,6 +208,21 @@ ERRORS: dict[str, ErrorSpec] = {
     errors.IdempotencyKeyReused.code: ErrorSpec(IdempotencyKeyReusedProblem, 409),
     errors.InvalidConfiguration.code: ErrorSpec(InvalidConfigurationProblem, 422),
     errors.SelfLockout.code: ErrorSpec(SelfLockoutProblem, 409),
+    errors.GeometryError.code: ErrorSpec(GeometryProblem, 422),
+    errors.GeometryNotParseable.code: ErrorSpec(GeometryProblem, 422),
+    errors.GeometryWrongType.code: ErrorSpec(GeometryProblem, 422),
+    errors.CoordinateOutOfRange.code: ErrorSpec(GeometryProblem, 422),
+    errors.TooFewPoints.code: ErrorSpec(GeometryProblem, 422),
+    errors.RingNotClosed.code: ErrorSpec(GeometryProblem, 422),
+    errors.SelfIntersection.code: ErrorSpec(GeometryProblem, 422),
+    errors.UnsupportedCrs.code: ErrorSpec(GeometryProblem, 422),
+    errors.TerritoryOverlap.code: ErrorSpec(OverlapProblem, 409),
+    errors.VersionConflict.code: ErrorSpec(VersionConflictProblem, 409),
+    errors.CodeInUse.code: ErrorSpec(CodeInUseProblem, 409),
+    errors.TerritoryRetired.code: ErrorSpec(TerritoryRetiredProblem, 409),
+    errors.TerritoryHasHistory.code: ErrorSpec(TerritoryHasHistoryProblem, 409),
+    errors.SplitFailed.code: ErrorSpec(SplitFailedProblem, 422),
+    errors.ImportRefused.code: ErrorSpec(ImportRefusedProblem, 422),
     errors.Busy.code: ErrorSpec(None, 503),
     errors.Unavailable.code: ErrorSpec(None, 503),
     errors.ServiceBusy.code: ErrorSpec(None, 503),
@@ -164,6 +263,40 @@ def problem(error: errors.TowneError, union: Any) -> Any:
         extra = {
             "statement_id": strawberry.ID(str(error.statement_id)),
             "current_version_id": strawberry.ID(str(error.current_version_id)),
+        }
+    elif isinstance(error, errors.GeometryError):
+        extra = {
+            "argument": error.argument,
+            "location": list(error.location) if error.location else None,
+            "part": error.part,
+            "ring": error.ring,
+            "position": error.position,
+        }
+    elif isinstance(error, errors.TerritoryOverlap):
+        extra = {
+            "neighbour_code": error.neighbour_code,
+            "neighbour_name": error.neighbour_name,
+            "overlap_m2": error.overlap_m2,
+            "tolerance_m2": error.tolerance_m2,
+        }
+    elif isinstance(error, errors.VersionConflict):
+        extra = {
+            "current_version": error.current_version,
+            "changed_by": error.changed_by,
+            "changed_at": error.changed_at,
+        }
+    elif isinstance(error, errors.ImportRefused):
+        extra = {
+            "features": [
+                ImportFeatureProblem(
+                    index=f.index,
+                    territory_code=f.code,
+                    problem=f.problem,
+                    message=f.message,
+                    location=list(f.location) if f.location else None,
+                )
+                for f in error.features
+            ]
         }
     elif member is InternalProblem:
         extra = {"request_id": str(error.extensions.get("requestId", ""))}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import gc
 import json
@@ -37,10 +38,14 @@ from strawberry.http import GraphQLRequestData
 
 from db.database import Database, RequestDatabase
 from resolvers import statements as statement_service
+from resolvers import territories as territory_service
 from resolvers.compiled import CompiledData
 from resolvers.context import ANONYMOUS, Caller, Context, bind_caller
 from resolvers.errors import (
     BadRequest,
+    BadUserInput,
+    Forbidden,
+    ImportRefused,
     Internal,
     MethodNotAllowed,
     NotFound,
@@ -458,15 +463,22 @@ class TowneGraphQL(GraphQL[Context, None]):
         return graphiql_response()  # assets from /static/vendor (web/vendor), not a CDN
 
 
+# the one route that takes large bodies (a layer file); it enforces `TOWNE_MAX_IMPORT_BYTES` itself
+LAYER_IMPORT_PATH = re.compile(r"/layers/[a-z0-9][a-z0-9-]{0,63}/import")
+
+
 class BodyLimit:
-    """413 for request bodies above `limit` bytes, by `Content-Length` or as the body streams in."""
+    """413 for request bodies above `limit` bytes, by `Content-Length` or as the body streams in; a POST
+    to `LAYER_IMPORT_PATH` is left to that route's own, larger limit."""
 
     def __init__(self, app: ASGIApp, *, limit: int) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            scope.get("method") == "POST" and LAYER_IMPORT_PATH.fullmatch(scope.get("path", ""))
+        ):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
@@ -624,6 +636,70 @@ def create_app(
             },
         )
 
+    async def layer_import(request: Request) -> Response:
+        """`POST /layers/{code}/import`: a GeoJSON FeatureCollection as the body (up to
+        `TOWNE_MAX_IMPORT_BYTES`), imported all or nothing as `importTerritoryLayer` does; query
+        parameters `mode` (merge|replace), `kind` (partition|overlay, for a new layer), `name`, `repair`,
+        `dryRun` (true|false). 200 with the report, or a problem body (422 IMPORT_REFUSED with `features`)."""
+        door = database.request()
+        request_id = request_id_of(request)
+        try:
+            caller = await caller_of(request, door, verifier)
+            if caller.is_anonymous:
+                raise Unauthenticated("sign in: send `Authorization: Bearer <token>`")
+            if "gisEditor" not in caller.roles:
+                raise Forbidden("importing a territory layer needs the role gisEditor")
+            query = request.query_params
+            flags = {k: query.get(k, "false") for k in ("repair", "dryRun")}
+            mode, kind = query.get("mode", "merge"), query.get("kind")
+            if mode not in ("merge", "replace") or kind not in (None, "partition", "overlay"):
+                raise BadUserInput(
+                    "mode must be merge or replace; kind partition or overlay", argument="mode"
+                )
+            if any(v not in ("true", "false") for v in flags.values()):
+                raise BadUserInput("repair and dryRun must be true or false", argument="dryRun")
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > settings.max_import_bytes:
+                    raise PayloadTooLarge(f"the layer file is larger than {settings.max_import_bytes} bytes")
+            ctx = Context(db=door, settings=settings, caller=caller, request_id=request_id)
+            done = await territory_service.import_layer(
+                ctx,
+                layer_code=request.path_params["code"],
+                collection=bytes(body),
+                replace=mode == "replace",
+                layer_name=query.get("name"),
+                kind=kind,
+                repair=flags["repair"] == "true",
+                dry_run=flags["dryRun"] == "true",
+            )
+        except TowneError as error:
+            response = problem_response(error, request_id=request_id)
+            if isinstance(error, ImportRefused):
+                body_out = {**error.as_extensions(), "message": error.message}
+                body_out["features"] = [dataclasses.asdict(f) for f in error.features]
+                response = AsciiJSONResponse(
+                    body_out, http_status(error), headers={"x-request-id": request_id}
+                )
+            return response
+        except Exception as exc:
+            known = from_database(exc)
+            if known is None:
+                log.exception("layer import failed (request %s)", request_id)
+            return problem_response(known or Internal(request_id), request_id=request_id)
+        finally:
+            await door.close()
+        report = {
+            "dryRun": done.dry_run,
+            "layerCreated": done.layer_created,
+            "features": [dataclasses.asdict(f) for f in done.features],
+            "retired": done.retired,
+            "sitesChanged": len(done.site_changes),
+            "siteChanges": [dataclasses.asdict(c) for c in done.site_changes],
+        }
+        return AsciiJSONResponse(report, headers={"x-request-id": request_id})
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         freeze_startup_heap()
@@ -653,6 +729,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/health", readyz),  # the earlier name of /readyz
             Route("/statements/{statement_id}/gl-export.csv", gl_export),
+            Route("/layers/{code}/import", layer_import, methods=["POST"]),
             vendor_mount(),
         ],
         lifespan=lifespan,

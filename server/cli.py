@@ -27,7 +27,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from server.settings import REPO_ROOT, Settings, get_settings, normalise_url
+from server.settings import REPO_ROOT, Settings, app_role_url, get_settings, normalise_url
 
 console = Console(stderr=True)
 
@@ -39,6 +39,27 @@ def database_url(settings: Settings) -> str:
     from server import devdb
 
     return devdb.ensure_database(settings.database_name)
+
+
+# `towne db url --role`: who connects (migration 0008 creates the application role, 0009 the GIS editors')
+DB_ROLES = ("owner", "app", "gis-editor")
+GIS_EDITOR_ROLE = "towne_gis_editor"
+
+
+def role_url(settings: Settings, owner_url: str, *, role: str, libpq: bool) -> str:
+    """`owner_url` as `role` connects: the owner as it is, else with that role as the user and no password
+    (the embedded cluster trusts loopback; on a supplied server QGIS or psql asks for the password the DBA
+    set). `libpq`: `postgresql://…` without SQLAlchemy's driver suffix, for psql, QGIS and libpq."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(owner_url)
+    if role == "app":
+        url = make_url(app_role_url(settings, owner_url))
+    elif role == "gis-editor":
+        url = url.set(username=GIS_EDITOR_ROLE)._replace(password=None)
+    if libpq:
+        url = url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
 
 
 def migrate(url: str) -> None:
@@ -413,6 +434,18 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument(
         "action", choices=["up", "stop", "url"], help="up: start (installing when needed) and print the URL"
     )
+    db.add_argument(
+        "--role",
+        choices=list(DB_ROLES),
+        default="owner",
+        help="url: connect as the owner (migrations, towne commands), the application role, or the GIS "
+        "editors' role (QGIS, psql; docs/gis-editing.md)",
+    )
+    db.add_argument(
+        "--libpq",
+        action="store_true",
+        help="url: a plain postgresql:// URL that psql, QGIS and libpq accept (not SQLAlchemy's +asyncpg)",
+    )
     token = sub.add_parser("token", help="a development user with these grants, and a bearer token for it")
     _add_grant_options(token, role_required=True)
     token.add_argument("--ttl", default="8h", help="how long the token is valid: 30m, 8h, 2d (default 8h)")
@@ -441,12 +474,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.action == "stop":
             devdb.stop_cluster()
+        elif args.action == "up":
+            print(devdb.ensure_database(settings.database_name))
         else:
-            print(
-                devdb.ensure_database(settings.database_name)
-                if args.action == "up"
-                else devdb.database_url(settings.database_name)
-            )
+            owner = normalise_url(settings.database_url or devdb.database_url(settings.database_name))
+            print(role_url(settings, owner, role=args.role, libpq=args.libpq))
         return 0
 
     url = database_url(settings)

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     debug: bool = Field(default=False, alias="TOWNE_DEBUG")
     # Request bodies above this many bytes are refused with 413 before they are parsed.
     max_body_bytes: int = Field(default=1_000_000, alias="TOWNE_MAX_BODY_BYTES", gt=0)
+    # Only `POST /layers/{code}/import` (a GeoJSON layer file) may send up to this many bytes.
+    max_import_bytes: int = Field(default=256 * 1024 * 1024, alias="TOWNE_MAX_IMPORT_BYTES", gt=0)
     sql_echo: bool = Field(default=False, alias="TOWNE_SQL_ECHO")
     # A statement of a request waits at most this long for a row lock (e.g. behind a generation), then the
     # request is answered BUSY; 0 waits for ever.
@@ -117,7 +119,8 @@ def app_role_url(settings: Settings, url_text: str) -> str:
     url = make_url(normalise_url(url_text))
     if url.username == settings.app_role:
         return url.render_as_string(hide_password=False)
-    return url.set(username=settings.app_role, password=None).render_as_string(hide_password=False)
+    # URL.set(password=None) would keep the owner's password: None there means "unchanged"
+    return url.set(username=settings.app_role)._replace(password=None).render_as_string(hide_password=False)
 
 
 @lru_cache(maxsize=1)

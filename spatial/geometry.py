@@ -13,9 +13,10 @@ from typing import Any
 import shapely
 from geoalchemy2 import WKBElement
 from geoalchemy2.shape import from_shape, to_shape
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
-from shapely.validation import explain_validity
+
+from spatial.validation import GeometryRefused, polygonal
 
 SRID = 4326
 
@@ -58,39 +59,13 @@ def check_bbox(bbox: list[float], *, field: str = "bbox") -> tuple[float, float,
 def multipolygon_from_geojson(data: dict[str, Any] | str, *, field: str = "geometry") -> MultiPolygon:
     """A valid, non-empty (Multi)Polygon from a GeoJSON geometry object (lon/lat, EPSG:4326).
 
-    A Polygon is promoted to a MultiPolygon. Raises `GeometryInputError` for a wrong type, coordinates
-    outside WGS 84 bounds, or invalid geometry (with `explain_validity`'s reason and location).
+    A Polygon is promoted to a MultiPolygon. Raises `GeometryInputError` with the message of
+    `spatial.validation.polygonal` (which names the fault, its code and where it is).
     """
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise GeometryInputError(f"{field}: not JSON ({exc.msg})", field=field) from exc
-    if not isinstance(data, dict) or data.get("type") not in ("Polygon", "MultiPolygon"):
-        kind = data.get("type") if isinstance(data, dict) else type(data).__name__
-        raise GeometryInputError(
-            f"{field}: expected a GeoJSON Polygon or MultiPolygon, got {kind}", field=field
-        )
-    crs = data.get("crs")
-    if crs is not None and "4326" not in json.dumps(crs) and "CRS84" not in json.dumps(crs):
-        raise GeometryInputError(
-            f"{field}: GeoJSON must be lon/lat WGS 84 (EPSG:4326), got crs {crs}", field=field
-        )
     try:
-        geom = shape(data)
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise GeometryInputError(f"{field}: malformed coordinates ({exc})", field=field) from exc
-    if geom.is_empty:
-        raise GeometryInputError(f"{field}: geometry is empty", field=field)
-    min_lon, min_lat, max_lon, max_lat = geom.bounds
-    for lon, lat in ((min_lon, min_lat), (max_lon, max_lat)):
-        check_lon_lat(lon, lat, field=field)
-    if not geom.is_valid:
-        raise GeometryInputError(f"{field}: invalid geometry: {explain_validity(geom)}", field=field)
-    if isinstance(geom, Polygon):
-        geom = MultiPolygon([geom])
-    assert isinstance(geom, MultiPolygon)
-    return geom
+        return polygonal(data, field=field).geometry
+    except GeometryRefused as exc:
+        raise GeometryInputError(str(exc), field=field) from exc
 
 
 def to_db(geom: BaseGeometry) -> WKBElement:

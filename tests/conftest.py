@@ -165,6 +165,13 @@ async def db(engine: AsyncEngine, imported: ImportSummary) -> AsyncIterator[Data
             await transaction.rollback()
 
 
+async def at_commit(session: Any) -> None:
+    """Run what COMMIT runs, now: the deferred constraint triggers (territory changes reassign their sites
+    at commit, migration 0009) and deferred constraints, for tests inside the rolled-back `db` fixture."""
+    await session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+    await session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+
+
 # What a committing test may leave behind: every statement row and request (the baseline has none).
 COMMITTED_STATEMENT_TABLES = ("statement_generation", "generation_batch", "billing_statement")
 

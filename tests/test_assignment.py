@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from db.database import Database
 from db.models import CustomerSite, SiteTerritoryAssignment, Territory, TerritoryLayer
 from db.repositories.assignments import UnknownLayerError, assign_layer, set_manual_assignment
+from tests.conftest import at_commit
 
 T0 = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 T1 = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
@@ -164,9 +165,10 @@ async def test_editing_a_territory_reassigns_its_sites_through_the_database(db: 
     async with db.transaction() as session:
         await session.execute(
             text(
-                "UPDATE territory SET geom = ST_Multi(ST_MakeEnvelope(-100, 40, -99, 41, 4326)) WHERE code = 'orlando'"
+                "UPDATE territory SET geom = ST_Multi(ST_MakeEnvelope(-88, 24, -87, 25, 4326)) WHERE code = 'orlando'"
             )
         )
+        await at_commit(session)
         version = (
             await session.execute(select(Territory.version).where(Territory.code == "orlando"))
         ).scalar_one()
@@ -441,6 +443,7 @@ async def test_a_first_row_never_starts_before_its_territory(db: Database) -> No
     # without a start date) is initially assigned from the territory's first version, not from '-infinity'.
     async with db.transaction() as session:
         await _test_layer(session, "test-new", "partition", [("new", _box(-100, 40, -99, 41))])
+        await at_commit(session)
         created = (
             await session.execute(
                 text(

@@ -73,3 +73,12 @@ async def test_the_readme_district_manager_sees_the_45_sites_now_in_orlando(
     )
     assert data["sites"]["totalCount"] == 45 and len(data["sites"]["edges"]) == 3
     assert "45 sites now in Orlando" in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+async def test_the_readme_territory_dry_run_changes_nothing(gql: GraphQLClient) -> None:
+    (block,) = [b for b in _blocks() if "updateTerritory" in b]
+    result = (await gql.as_("test-gis").data(block))["updateTerritory"]
+    assert result["dryRun"] is True and result["sitesChanged"] == 0
+    assert result["territory"]["version"] == 1 and len(result["territory"]["history"]) == 1
+    again = await gql.as_("test-gis").data('{ territory(layer: "districts", code: "orlando") { name } }')
+    assert again["territory"]["name"] == "Orlando"

@@ -30,6 +30,8 @@ from db.models.statement import (
 from db.models.territory import (
     SiteTerritoryAssignment,
     Territory,
+    TerritoryChange,
+    TerritoryChangeMarker,
     TerritoryLayer,
     TerritoryPart,
     TerritoryVersion,
@@ -64,6 +66,8 @@ __all__ = [
     "StatementGeneration",
     "StatementVersion",
     "Territory",
+    "TerritoryChange",
+    "TerritoryChangeMarker",
     "TerritoryLayer",
     "TerritoryPart",
     "TerritoryVersion",

@@ -23,7 +23,9 @@ class CustomerSite(Timestamped, Base):
 
     __tablename__ = "customer_site"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, primary_key=True, default=uuid.uuid4, server_default=text("gen_random_uuid()")
+    )
     site_number: Mapped[str] = mapped_column(String(4), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     address: Mapped[str] = mapped_column(Text, nullable=False)  # the legacy single field, verbatim

@@ -16,9 +16,11 @@ import uuid
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Double,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -48,9 +50,12 @@ class TerritoryLayer(Base):
     name: Mapped[str] = mapped_column(Text, nullable=False)
     kind: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
+    # partition layers: current territories may overlap by at most this geodesic area (checked at commit)
+    overlap_tolerance_m2: Mapped[float] = mapped_column(Double, nullable=False, server_default=text("10000"))
 
     __table_args__ = (
         CheckConstraint("kind IN ('partition', 'overlay')", name="kind_known"),
+        CheckConstraint("overlap_tolerance_m2 >= 0", name="overlap_tolerance_m2_non_negative"),
         CheckConstraint(r"code ~ '^[a-z0-9][a-z0-9-]*$'", name="code_format"),
     )
 
@@ -65,12 +70,23 @@ class Territory(Timestamped, Base):
     code: Mapped[str] = mapped_column(Text, nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     source_district: Mapped[str | None] = mapped_column(Text)
+    # any geometry type in the column, so a Polygon reaches the trigger (which stores it as a one-part
+    # MultiPolygon); the CHECK makes PostGIS' geometry_columns report MULTIPOLYGON to QGIS
     geom: Mapped[WKBElement] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+        Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     # geodesic area, km²; set by the validating trigger so no client has to keep it in step
     area_km2: Mapped[float] = mapped_column(Double, nullable=False, server_default=text("0"))
+    # tie rule (domain.md §4.3): frozen at creation by the trigger (area then), kept across edits
+    priority: Mapped[float] = mapped_column(Double, nullable=False, server_default=FetchedValue())
+    # retired: no parts, no sites, history kept (migration 0009)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # the application caller's token subject, else the database login (set by the trigger)
+    created_by: Mapped[str | None] = mapped_column(Text, server_default=FetchedValue())
+    updated_by: Mapped[str | None] = mapped_column(Text, server_default=FetchedValue())
+    # the transaction that made the current version (one version per transaction)
+    changed_xact: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
 
     __table_args__ = (
         UniqueConstraint("layer_id", "code", name="uq_territory_layer_id_code"),
@@ -80,6 +96,8 @@ class Territory(Timestamped, Base):
             "ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180 AND ST_YMin(geom) >= -90 AND ST_YMax(geom) <= 90",
             name="geom_in_lon_lat_range",
         ),
+        CheckConstraint("geometrytype(geom) = 'MULTIPOLYGON'::text", name="geom_multipolygon"),
+        CheckConstraint("priority >= 0 AND priority < 'Infinity'::double precision", name="priority_finite"),
         Index("ix_territory_geom", "geom", postgresql_using="gist"),
     )
 
@@ -87,8 +105,8 @@ class Territory(Timestamped, Base):
 class TerritoryVersion(Base):
     """One version of a territory (code, name, geometry) and its period `[valid_from, valid_to)`.
 
-    Written by the territory triggers only: a version on insert, a new one on every change of geometry,
-    name or code (the edit's instant closes the previous one). `valid_from` '-infinity' = since the
+    Written by the territory triggers only, at commit (migration 0009): a version on insert, a new one for
+    each transaction that changes geometry, name or code (its instant closes the previous one). `valid_from` '-infinity' = since the
     beginning of the record (territories loaded by `towne import`); versions of a territory never overlap.
     """
 
@@ -105,9 +123,14 @@ class TerritoryVersion(Base):
     )
     valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    changed_by: Mapped[str] = mapped_column(Text, nullable=False)
+    # import | create | update | restore (a retirement closes the last version and opens none)
+    change: Mapped[str] = mapped_column(Text, nullable=False)
+    recorded_xact: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period_ordered"),
+        CheckConstraint("change IN ('import', 'create', 'update', 'restore')", name="change_known"),
         ExcludeConstraint(
             ("territory_id", "="),
             (text("tstzrange(valid_from, valid_to)"), "&&"),
@@ -179,3 +202,25 @@ class SiteTerritoryAssignment(Base):
         ),
         Index("ix_site_territory_assignment_site", "site_id", "layer_id", "valid_from"),
     )
+
+
+class TerritoryChange(Base):
+    """A territory changed by an open transaction, processed at its commit (`towne_flush_territory_changes`,
+    migration 0009); written and emptied by the triggers only."""
+
+    __tablename__ = "territory_change"
+
+    xact: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    territory_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    reassign: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    from_beginning: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    created: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class TerritoryChangeMarker(Base):
+    """One row per transaction with territory changes: its insert queues the deferred commit trigger once."""
+
+    __tablename__ = "territory_change_marker"
+
+    xact: Mapped[int] = mapped_column(BigInteger, primary_key=True)
