@@ -204,6 +204,22 @@ def new_code(value: str, *, argument: str) -> str:
     return value
 
 
+# `/tiles/sites/…` and `/tiles/states/…` are the GIS routes' own layers (server/gis.py); so is the OGC
+# collection `sites`. A territory layer of that code could not be served (migration 0009 refuses it too).
+RESERVED_LAYER_CODES = frozenset({"sites", "states"})
+
+
+def new_layer_code(value: str, *, argument: str) -> str:
+    """A code for a new layer: as `new_code`, and not one of `RESERVED_LAYER_CODES`."""
+    code = new_code(value, argument=argument)
+    if code in RESERVED_LAYER_CODES:
+        raise BadUserInput(
+            f"{argument}: {code!r} is reserved for the sites and US states tile layers; choose another code",
+            argument=argument,
+        )
+    return code
+
+
 def _name(value: str, *, argument: str) -> str:
     return validation.text(value, argument=argument, max_length=NAME_MAX)
 
@@ -354,7 +370,7 @@ async def create_layer(
 ) -> int:
     """A new territory layer (`partition` or `overlay`); CODE_IN_USE when the code is taken."""
     _actor(ctx)
-    code = new_code(code, argument="code")
+    code = new_layer_code(code, argument="code")
     name = _name(name, argument="name")
     if description is not None:
         description = validation.text(description, argument="description", max_length=DESCRIPTION_MAX)
@@ -874,7 +890,7 @@ async def import_layer(
     the layer's current territories missing from the file are retired; without, they are left alone. A
     layer that does not exist is created (`kind` required, `layer_name` default its code)."""
     _actor(ctx)
-    code = new_code(layer_code, argument="layer")
+    code = new_layer_code(layer_code, argument="layer")
     planned, problems = plan_import(collection, repair=repair)
     if problems:
         raise _refused(problems)

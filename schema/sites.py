@@ -68,7 +68,9 @@ class SiteFilter:
         description="Substring of the name or address (case-insensitive), at most 200 characters.",
     )
     bbox: list[float] | None = strawberry.field(
-        default=None, description="[minLon, minLat, maxLon, maxLat] in EPSG:4326."
+        default=None,
+        description="[minLon, minLat, maxLon, maxLat] in EPSG:4326; minLon > maxLon is a box across the "
+        "antimeridian (RFC 7946 §5.2).",
     )
     near: NearInput | None = strawberry.field(default=None, description="Sites within a radius of a point.")
     source_district_mismatch: str | None = strawberry.field(

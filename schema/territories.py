@@ -71,14 +71,23 @@ class TerritoryLayer:
     description: str | None = strawberry.field(
         description="What the layer stands for and where it comes from."
     )
+    overlap_tolerance_m2: float = strawberry.field(
+        description="Partition layers: the largest overlap (geodesic m²) two current territories may have; "
+        "a larger one is refused, by the API and by the database at commit."
+    )
 
     @classmethod
     def from_row(cls, row: LayerRecord) -> TerritoryLayer:
         return cls(
-            id=row.id, code=row.code, name=row.name, kind=LayerKind(row.kind), description=row.description
+            id=row.id,
+            code=row.code,
+            name=row.name,
+            kind=LayerKind(row.kind),
+            description=row.description,
+            overlap_tolerance_m2=row.overlap_tolerance_m2,
         )
 
-    @strawberry.field(description="The layer's territories, by code.")
+    @strawberry.field(description="The layer's current territories (retired ones are not listed), by code.")
     async def territories(self, info: Ctx) -> list[Territory]:
         return [Territory.from_view(v) for v in await info.context.loaders.territories_of_layer.load(self.id)]
 
@@ -95,6 +104,10 @@ class Territory:
         description="Incremented on every edit of the geometry, name or code (as of an instant: the version then)."
     )
     area_km2: float = strawberry.field(description="Geodesic area in km².")
+    retired_at: dt.datetime | None = strawberry.field(
+        description="When it was retired (it keeps its history, has no sites and is no longer listed in "
+        "`TerritoryLayer.territories`); null while current, and for a version asked for `asOf`."
+    )
     _layer_id: strawberry.Private[int]
     # None: the territory as it is now; else the version in force at this instant (code, name, geometry)
     _as_of: strawberry.Private[dt.datetime | None] = None
@@ -108,6 +121,7 @@ class Territory:
             source_district=view.source_district,
             version=view.version,
             area_km2=round(view.area_km2, 3),
+            retired_at=view.retired_at,
             _layer_id=view.layer_id,
             _as_of=as_of,
         )

@@ -1,4 +1,5 @@
-"""The Starlette application: `/graphql` (GraphiQL in the browser), `/healthz`, `/readyz`, the GL export.
+"""The Starlette application: `/graphql` (GraphiQL in the browser), `/healthz`, `/readyz`, the GL export, the
+GIS reads (`server/gis.py`: GeoJSON, vector tiles, OGC API – Features).
 
 The request path: `RequestLog` (one JSON line per request, server/observe.py) → CORS → GZip → `BodyLimit`
 (413 above `TOWNE_MAX_BODY_BYTES`) → `TowneGraphQL` (its work a task, cancelled at the deadline or when the
@@ -579,6 +580,7 @@ def create_app(
     graphql = TowneGraphQL(database, settings, verifier)
 
     head = migrations_head()
+    from server.gis import gis_routes  # it imports this module's request helpers
 
     async def healthz(request: Request) -> Response:
         """200 while the process serves; never touches the database (a liveness probe)."""
@@ -730,6 +732,7 @@ def create_app(
             Route("/health", readyz),  # the earlier name of /readyz
             Route("/statements/{statement_id}/gl-export.csv", gl_export),
             Route("/layers/{code}/import", layer_import, methods=["POST"]),
+            *gis_routes(database, settings, verifier),  # GeoJSON, vector tiles, OGC API – Features
             vendor_mount(),
         ],
         lifespan=lifespan,

@@ -40,7 +40,10 @@ def check_lon_lat(lon: float, lat: float, *, field: str) -> None:
 
 
 def check_bbox(bbox: list[float], *, field: str = "bbox") -> tuple[float, float, float, float]:
-    """Validate `[minLon, minLat, maxLon, maxLat]` (EPSG:4326) and return it as a tuple."""
+    """Validate `[minLon, minLat, maxLon, maxLat]` (EPSG:4326) and return it as a tuple.
+
+    A box whose minLon exceeds its maxLon crosses the antimeridian (RFC 7946 §5.2): it spans minLon … 180
+    and -180 … maxLon. Only minLat > maxLat is refused."""
     if len(bbox) != 4:
         raise GeometryInputError(
             f"{field}: expected [minLon, minLat, maxLon, maxLat], got {len(bbox)} numbers", field=field
@@ -48,9 +51,10 @@ def check_bbox(bbox: list[float], *, field: str = "bbox") -> tuple[float, float,
     min_lon, min_lat, max_lon, max_lat = bbox
     check_lon_lat(min_lon, min_lat, field=field)
     check_lon_lat(max_lon, max_lat, field=field)
-    if min_lon > max_lon or min_lat > max_lat:
+    if min_lat > max_lat:
         raise GeometryInputError(
-            f"{field}: min must not exceed max (got lon {min_lon}..{max_lon}, lat {min_lat}..{max_lat})",
+            f"{field}: minLat must not exceed maxLat (got lat {min_lat}..{max_lat}; a minLon above maxLon "
+            "is a box across the antimeridian)",
             field=field,
         )
     return min_lon, min_lat, max_lon, max_lat

@@ -201,14 +201,22 @@ def _ring_array(ring: Any, *, field: str, part: int | None, index: int) -> np.nd
         )
     try:
         array = np.asarray(ring)
-        # not dtype=float: numpy would read the string "-81.3" as a number, JSON does not
-        if array.dtype.kind in "iuf" and array.ndim == 2 and 2 <= array.shape[1] <= 3:
+        # not dtype=float: numpy would read the string "-81.3" as a number, JSON does not; JSON's true and
+        # false would pass as 1 and 0, so a numeric array is also checked for booleans
+        if (
+            array.dtype.kind in "iuf"
+            and array.ndim == 2
+            and 2 <= array.shape[1] <= 3
+            and not any(type(n) is bool for position in ring for n in position)
+        ):
             return array[:, :2].astype(np.float64)
         if array.size == 0:
             return np.empty((0, 2))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         pass
-    for i, position in enumerate(ring):  # the slow path only to name the bad one
+    # the slow path: positions of 2 and 3 numbers mixed (valid GeoJSON), or a bad one to name
+    positions: list[tuple[float, float]] = []
+    for i, position in enumerate(ring):
         ok = (
             isinstance(position, list)
             and 2 <= len(position) <= 3
@@ -221,7 +229,16 @@ def _ring_array(ring: Any, *, field: str, part: int | None, index: int) -> np.nd
                 field=field,
                 position=(part or 0, index, i),
             )
-    raise GeometryRefused(NOT_PARSEABLE, f"{_where(part, index)} is malformed", field=field)
+        try:
+            positions.append((float(position[0]), float(position[1])))
+        except OverflowError:
+            raise GeometryRefused(
+                COORDINATE_OUT_OF_RANGE,
+                f"{_where(part, index, i)} has a number too large for a coordinate",
+                field=field,
+                position=(part or 0, index, i),
+            ) from None
+    return np.array(positions, dtype=np.float64).reshape(-1, 2)
 
 
 def _rings(coordinates: Any, *, field: str, part: int | None) -> list[np.ndarray[Any, Any]]:
@@ -276,6 +293,14 @@ def _check_rings(rings: list[np.ndarray[Any, Any]], *, field: str, part: int | N
                 position=(part or 0, r, None),
             )
         first, last = ring[0], ring[-1]
+        distinct = len(np.unique(ring, axis=0))
+        if np.array_equal(first, last) and distinct < 3:
+            raise GeometryRefused(
+                TOO_FEW_POINTS,
+                f"{_where(part, r)} has {distinct} distinct position(s); a ring needs at least 3 corners",
+                field=field,
+                position=(part or 0, r, None),
+            )
         if not np.array_equal(first, last):
             raise GeometryRefused(
                 RING_NOT_CLOSED,

@@ -34,6 +34,7 @@ async def _new_site(session, lon: float, lat: float, number: str = "9901") -> uu
     )
     session.add(site)
     await session.flush()
+    await at_commit(session)  # a new site is assigned at commit (migration 0009)
     return site.id
 
 
@@ -385,12 +386,13 @@ async def test_a_site_moved_now_keeps_its_initial_row_closed_now_and_gets_a_new_
             await session.execute(select(CustomerSite.id).where(CustomerSite.site_number == "0349"))
         ).scalar_one()
         before = (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()
-        await session.execute(  # the site trigger reassigns (given-sites branch) at the clock
+        await session.execute(  # the site is queued, and reassigned at commit (given-sites branch)
             text(
                 "UPDATE customer_site SET location = ST_SetSRID(ST_MakePoint(-82.4572, 27.9506), 4326) WHERE id = :id"
             ),
             {"id": site_id},
         )
+        await at_commit(session)
         after = (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()
         history = await _history(session, site_id, "districts")
         opened_at = (
@@ -426,6 +428,7 @@ async def test_a_new_site_with_a_start_date_is_initially_assigned_from_that_date
         )
         session.add(site)
         await session.flush()
+        await at_commit(session)
         valid_from, method = (
             await session.execute(
                 text(

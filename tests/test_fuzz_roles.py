@@ -111,6 +111,18 @@ STATEMENT_MUTATIONS = [
     "removeAdhocLine",
 ]
 USER_MUTATIONS = ["saveUser", "deactivateUser", "activateUser"]
+# territory edits: gisEditor only; manual assignments: gisEditor and billingAdmin
+TERRITORY_MUTATIONS = [
+    "createTerritoryLayer",
+    "createTerritory",
+    "updateTerritory",
+    "revertTerritory",
+    "retireTerritory",
+    "mergeTerritories",
+    "splitTerritory",
+    "importTerritoryLayer",
+]
+MANUAL_ASSIGNMENT_MUTATIONS = ["setManualAssignment", "clearManualAssignment"]
 # Every table a mutation writes; a refused mutation changes none of them.
 WRITTEN_TABLES = (
     "statement_generation",
@@ -124,6 +136,10 @@ WRITTEN_TABLES = (
     "app_user_role",
     "app_user_site",
     "app_user_territory",
+    "territory_layer",
+    "territory",
+    "territory_version",
+    "site_territory_assignment",
 )
 
 # Values of the custom scalars that arguments take; real site numbers and periods so some documents find rows.
@@ -397,10 +413,14 @@ async def test_generated_queries(role_name: str, world: World, source: str) -> N
 def _refused(role: Role | None) -> list[str]:
     """The mutations `role` may not make (§3.9)."""
     if role is None:
-        return STATEMENT_MUTATIONS + USER_MUTATIONS
+        return STATEMENT_MUTATIONS + USER_MUTATIONS + TERRITORY_MUTATIONS + MANUAL_ASSIGNMENT_MUTATIONS
     refused = [] if role.writes_statements else list(STATEMENT_MUTATIONS)
     if "billingAdmin" not in role.grants.roles:
         refused += USER_MUTATIONS
+    if "gisEditor" not in role.grants.roles:
+        refused += TERRITORY_MUTATIONS
+        if "billingAdmin" not in role.grants.roles:
+            refused += MANUAL_ASSIGNMENT_MUTATIONS
     return refused
 
 

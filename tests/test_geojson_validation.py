@@ -223,3 +223,23 @@ def test_a_line_for_splitting() -> None:
     assert line_error({"type": "LineString", "coordinates": [[-81.35, 95], [0, 0]]}) == (
         v.COORDINATE_OUT_OF_RANGE
     )
+
+
+def test_positions_with_and_without_altitude_may_mix() -> None:
+    mixed = [SQUARE[0], [*SQUARE[1], 30.0], *SQUARE[2:]]
+    assert polygonal(poly(mixed)).geometry.bounds == (-81.40, 28.50, -81.30, 28.60)
+
+
+def test_a_boolean_is_not_a_coordinate() -> None:
+    error = refused(poly([SQUARE[0], [True, 28.5], *SQUARE[2:]]))
+    assert error.code == "NOT_PARSEABLE" and "position 1 is [true, 28.5]" in str(error)
+
+
+def test_a_ring_of_two_distinct_positions_has_too_few_points() -> None:
+    error = refused(poly([[0, 0], [1, 1], [0, 0], [0, 0]]))
+    assert error.code == "TOO_FEW_POINTS" and "2 distinct" in str(error)
+
+
+def test_a_number_too_large_for_a_float_names_its_position() -> None:
+    error = refused(poly([SQUARE[0], [10**400, 28.5], *SQUARE[2:]]))
+    assert error.code == "COORDINATE_OUT_OF_RANGE" and "position 1" in str(error)

@@ -18,7 +18,7 @@ query ($filter: SiteFilter, $first: Int, $after: String, $orderBy: SiteOrderFiel
 @pytest.mark.parametrize(
     ("variables", "argument", "words"),
     [
-        ({"filter": {"bbox": [-80, 25, -81, 26]}}, "filter.bbox", "min must not exceed max"),
+        ({"filter": {"bbox": [-81, 26, -80, 25]}}, "filter.bbox", "minLat must not exceed maxLat"),
         ({"filter": {"bbox": [1, 2, 3]}}, "filter.bbox", "got 3 numbers"),
         ({"filter": {"bbox": [-200, 25, -80, 26]}}, "filter.bbox", "longitude -200"),
         ({"filter": {"near": {"lon": -81, "lat": 95, "radiusMeters": 10}}}, "filter.near", "latitude 95"),

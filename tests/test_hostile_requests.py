@@ -1340,8 +1340,8 @@ def _numbers() -> Iterator[Case]:
     )
     yield case("bbox-empty", q("{ sites(filter: {bbox: []}) { totalCount } }"), bad_input("filter.bbox"))
     yield case(
-        "bbox-min-over-max",
-        q("{ sites(filter: {bbox: [-80, 25, -81, 26]}) { totalCount } }"),
+        "bbox-min-lat-over-max",
+        q("{ sites(filter: {bbox: [-81, 26, -80, 25]}) { totalCount } }"),
         bad_input("filter.bbox"),
     )
     yield case(

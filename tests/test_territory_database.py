@@ -456,6 +456,7 @@ async def test_the_gis_editor_role_edits_territories_and_nothing_else(scratch: S
         # what it may read: territories, their history and parts, the sites' identity and location
         assert await conn.fetchval("SELECT count(*) FROM customer_site") == 649
         assert await conn.fetchval("SELECT count(*) FROM territory_version") >= 44
+        assert await conn.fetchval("SELECT count(*) FROM us_state") == 52  # the QGIS basemap
         kind = await conn.fetchval(
             "SELECT type FROM geometry_columns WHERE f_table_name = 'territory' AND f_geometry_column = 'geom'"
         )
@@ -517,6 +518,7 @@ async def test_customer_site_id_has_a_database_default(db: Database) -> None:
                 )
             )
         ).scalar_one()
+        await at_commit(session)
         layers = (
             await session.execute(
                 text("SELECT count(DISTINCT layer_id) FROM site_territory_assignment WHERE site_id = :id"),
@@ -554,3 +556,140 @@ async def test_towne_db_url_prints_a_libpq_url_for_the_gis_editor(database_url: 
             check=True,
         )
         assert int(answer.stdout) >= 44
+
+
+# ---- what a GIS login must not be able to steer (review of migration 0009)
+
+
+async def test_a_gis_login_cannot_borrow_a_caller_nor_switch_off_reassignment(scratch: Scratch) -> None:
+    [site] = await scratch.sites([(-150.5, 10.5)])
+    layer_id = await scratch.layer("scratch-forge")
+    conn = await scratch.gis()
+    try:
+        async with conn.transaction():
+            # towne import's switches and the application's caller binding, set by hand
+            await conn.execute(
+                "SELECT set_config('towne.user_id', min(id)::text, true) FROM generate_series(1, 1) id"
+            )
+            await conn.execute("SET LOCAL towne.defer_assignment = on")
+            await conn.execute("SET LOCAL towne.history_from_beginning = on")
+            await conn.execute(
+                "INSERT INTO territory (layer_id, code, name, geom) VALUES ($1, 'f', 'F', $2::geometry)",
+                layer_id,
+                _box(-151, 10, -150, 11),
+            )
+        row = await conn.fetchrow(
+            "SELECT t.updated_by, v.changed_by, v.change, isfinite(v.valid_from) AS finite FROM territory t"
+            " JOIN territory_version v ON v.territory_id = t.id WHERE t.layer_id = $1",
+            layer_id,
+        )
+        assert tuple(row) == (GIS_ROLE, GIS_ROLE, "create", True)
+        assert await _history(conn, site, "scratch-forge") == [
+            ("f", "initial", True)
+        ]  # assigned all the same
+        assert await conn.fetchval("SELECT towne_caller()") == GIS_ROLE
+    finally:
+        await conn.close()
+
+
+async def test_territory_edits_outside_read_committed_are_refused(scratch: Scratch) -> None:
+    layer_id = await scratch.layer("scratch-isolation")
+    conn = await scratch.gis()
+    try:
+        with pytest.raises(asyncpg.InvalidTransactionStateError, match="READ COMMITTED"):
+            async with conn.transaction(isolation="repeatable_read"):
+                await conn.execute(
+                    "INSERT INTO territory (layer_id, code, name, geom) VALUES ($1, 'r', 'R', $2::geometry)",
+                    layer_id,
+                    _box(-151, 10, -150, 11),
+                )
+        assert await conn.fetchval("SELECT count(*) FROM territory WHERE layer_id = $1", layer_id) == 0
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("site_first", [False, True])
+async def test_a_territory_and_a_site_created_together_start_at_one_instant(
+    scratch: Scratch, site_first: bool
+) -> None:
+    # whichever statement comes first, the site is in the new territory from its creation, not from the
+    # site's start date (the territory did not exist then), and passes through no unassigned row
+    layer_id = await scratch.layer("scratch-together")
+    owner = await scratch.owner()
+    number = f"98{len(scratch.site_numbers):02d}"
+    scratch.site_numbers.append(number)
+    territory = (
+        "INSERT INTO territory (layer_id, code, name, geom) VALUES ($1, 't', 'T', $2::geometry)",
+        layer_id,
+        _box(-151, 10, -150, 11),
+    )
+    site = (
+        "INSERT INTO customer_site (site_number, name, address, street, state, zip, gl_string, location,"
+        " geocode_method, start_date) VALUES ($1, 'Together (synthetic)', '1 Ocean Way', '1 Ocean Way', 'HI',"
+        " '96801', '02-03-1009-', ST_SetSRID(ST_MakePoint(-150.5, 10.5), 4326), 'manual', '2020-01-01')",
+        number,
+    )
+    try:
+        async with owner.transaction():
+            for statement in (site, territory) if site_first else (territory, site):
+                await owner.execute(*statement)
+        rows = await owner.fetch(
+            "SELECT a.method, a.valid_from = v.valid_from AS same_instant, a.valid_to IS NULL AS open"
+            " FROM site_territory_assignment a JOIN customer_site s ON s.id = a.site_id"
+            " JOIN territory_version v ON v.territory_id = (SELECT id FROM territory WHERE layer_id = $2)"
+            " WHERE s.site_number = $1 AND a.layer_id = $2 ORDER BY a.valid_from",
+            number,
+            layer_id,
+        )
+        assert [tuple(r) for r in rows] == [("initial", True, True)]
+    finally:
+        await owner.close()
+
+
+async def test_renaming_a_code_reapplies_the_tie_on_a_shared_border(scratch: Scratch) -> None:
+    [site] = await scratch.sites([(-150.0, 10.5)])  # on the border of m and n, equal priority: code decides
+    layer_id = await scratch.layer("scratch-rename")
+    conn = await scratch.gis()
+    try:
+        await conn.execute(
+            "INSERT INTO territory (layer_id, code, name, geom, priority) VALUES"
+            " ($1, 'm', 'M', $2::geometry, 5), ($1, 'n', 'N', $3::geometry, 5)",
+            layer_id,
+            _box(-151, 10, -150, 11),
+            _box(-150, 10, -149, 11),
+        )
+        assert (await _history(conn, site, "scratch-rename"))[-1] == ("m", "initial", True)
+        await conn.execute("UPDATE territory SET code = 'a-n' WHERE layer_id = $1 AND code = 'n'", layer_id)
+        assert (await _history(conn, site, "scratch-rename"))[-1] == ("a-n", "point_in_polygon", True)
+    finally:
+        await conn.close()
+
+
+async def test_retired_at_is_the_database_clock_and_no_marker_is_left(scratch: Scratch) -> None:
+    layer_id = await scratch.layer("scratch-clock")
+    conn = await scratch.gis()
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO territory (layer_id, code, name, geom) VALUES ($1, 'gone', 'Gone', $2::geometry)",
+                layer_id,
+                _box(-151, 10, -150, 11),
+            )
+            await conn.execute("DELETE FROM territory WHERE layer_id = $1", layer_id)
+        await conn.execute(
+            "INSERT INTO territory (layer_id, code, name, geom) VALUES ($1, 'c', 'C', $2::geometry)",
+            layer_id,
+            _box(-151, 10, -150, 11),
+        )
+        await conn.execute("UPDATE territory SET retired_at = '2030-01-01' WHERE layer_id = $1", layer_id)
+        retired_at = await conn.fetchval("SELECT retired_at FROM territory WHERE layer_id = $1", layer_id)
+        assert retired_at < await conn.fetchval("SELECT now()")  # retired then, not in 2030
+    finally:
+        await conn.close()
+    owner = await scratch.owner()
+    try:  # the commit-time queue is empty once every transaction has committed
+        assert await owner.fetchval("SELECT count(*) FROM territory_change_marker") == 0
+        assert await owner.fetchval("SELECT count(*) FROM territory_change") == 0
+        assert await owner.fetchval("SELECT count(*) FROM site_change") == 0
+    finally:
+        await owner.close()

@@ -17,6 +17,7 @@ from db.models.facts import (
     RevenueDaily,
     TimesheetMinutes,
 )
+from db.models.geography import UsState
 from db.models.site import CustomerSite
 from db.models.statement import (
     BillingStatement,
@@ -28,6 +29,7 @@ from db.models.statement import (
     StatementVersion,
 )
 from db.models.territory import (
+    SiteChange,
     SiteTerritoryAssignment,
     Territory,
     TerritoryChange,
@@ -61,6 +63,7 @@ __all__ = [
     "ReadyForInvoiceComment",
     "RevenueDaily",
     "RevenueShareThreshold",
+    "SiteChange",
     "SiteTerritoryAssignment",
     "StatementEvent",
     "StatementGeneration",
@@ -72,4 +75,5 @@ __all__ = [
     "TerritoryPart",
     "TerritoryVersion",
     "TimesheetMinutes",
+    "UsState",
 ]

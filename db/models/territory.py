@@ -56,6 +56,8 @@ class TerritoryLayer(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('partition', 'overlay')", name="kind_known"),
         CheckConstraint("overlap_tolerance_m2 >= 0", name="overlap_tolerance_m2_non_negative"),
+        # the GIS routes' own layers (server/gis.py): /tiles/sites, /tiles/states, OGC collection `sites`
+        CheckConstraint("code NOT IN ('sites', 'states')", name="code_not_reserved"),
         CheckConstraint(r"code ~ '^[a-z0-9][a-z0-9-]*$'", name="code_format"),
     )
 
@@ -224,3 +226,12 @@ class TerritoryChangeMarker(Base):
     __tablename__ = "territory_change_marker"
 
     xact: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class SiteChange(Base):
+    """A site created or moved by an open transaction, assigned at its commit (migration 0009)."""
+
+    __tablename__ = "site_change"
+
+    xact: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

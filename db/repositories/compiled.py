@@ -212,7 +212,7 @@ def _layer_territories(build: _Build, selected: Selected, layer: Any) -> Any:
     territory = _light(Territory).alias()
     return (
         select(_json_list(_fields(build, _TERRITORY, selected, territory), territory.c.code))
-        .where(territory.c.layer_id == layer.c.id)
+        .where(territory.c.layer_id == layer.c.id, territory.c.retired_at.is_(None))
         .scalar_subquery()
     )
 
@@ -267,6 +267,7 @@ _TERRITORY: dict[str, Builder] = {
     "sourceDistrict": _leaf(lambda t: t.c.source_district),
     "version": _leaf(lambda t: t.c.version),
     "areaKm2": _leaf(lambda t: func.round(cast(t.c.area_km2, _NUMERIC), 3)),
+    "retiredAt": _leaf(lambda t: _iso_utc(t.c.retired_at)),
     "layer": lambda build, selected, t: _layer_object(build, selected, t.c.layer_id),
     "geometry": _territory_geometry,
     "siteCount": _territory_site_count,

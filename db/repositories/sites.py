@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Contract, CustomerSite, SiteTerritoryAssignment, Territory, TerritoryLayer
@@ -47,6 +47,21 @@ def _point(lon: float, lat: float) -> ColumnElement[Any]:
     return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
 
 
+def bbox_envelopes(bbox: tuple[float, float, float, float]) -> list[tuple[float, float, float, float]]:
+    """The plain boxes of `[minLon, minLat, maxLon, maxLat]`: itself, or two when minLon > maxLon (a box
+    across the antimeridian, RFC 7946 §5.2: minLon … 180 and -180 … maxLon)."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    if min_lon <= max_lon:
+        return [bbox]
+    return [(min_lon, min_lat, 180.0, max_lat), (-180.0, min_lat, max_lon, max_lat)]
+
+
+def in_bbox(geom: Any, bbox: tuple[float, float, float, float]) -> ColumnElement[bool]:
+    """`geom` (EPSG:4326) intersects the box; one `ST_Intersects` per plain box, so each uses the GiST
+    index (one envelope of both halves would span the whole globe)."""
+    return or_(*(func.ST_Intersects(geom, func.ST_MakeEnvelope(*box, 4326)) for box in bbox_envelopes(bbox)))
+
+
 def _conditions(q: SiteQuery) -> list[ColumnElement[bool]]:
     site = CustomerSite
     conditions: list[ColumnElement[bool]] = []
@@ -80,7 +95,7 @@ def _conditions(q: SiteQuery) -> list[ColumnElement[bool]]:
         # matches the trigram index ix_customer_site_search
         conditions.append((site.name + literal(" ") + site.address).ilike(pattern, escape="\\"))
     if q.bbox is not None:
-        conditions.append(func.ST_Intersects(site.location, func.ST_MakeEnvelope(*q.bbox, 4326)))
+        conditions.append(in_bbox(site.location, q.bbox))
     if q.near is not None and q.near.radius_m is not None:
         # geography: metres on the spheroid; served by the expression index ix_customer_site_geography
         conditions.append(

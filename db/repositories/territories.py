@@ -26,6 +26,8 @@ class TerritoryView:
     source_district: str | None
     version: int
     area_km2: float
+    # None: current (or, as of an instant, the version in force then)
+    retired_at: dt.datetime | None = None
 
 
 _COLUMNS = (
@@ -36,6 +38,7 @@ _COLUMNS = (
     Territory.source_district,
     Territory.version,
     Territory.area_km2,
+    Territory.retired_at,
 )
 
 
@@ -81,7 +84,9 @@ async def territories_of_layers(
     session: AsyncSession, *, layer_ids: Sequence[int]
 ) -> dict[int, list[TerritoryView]]:
     rows = await session.execute(
-        select(*_COLUMNS).where(Territory.layer_id.in_(layer_ids)).order_by(Territory.code)
+        select(*_COLUMNS)
+        .where(Territory.layer_id.in_(layer_ids), Territory.retired_at.is_(None))
+        .order_by(Territory.code)
     )
     out: dict[int, list[TerritoryView]] = {layer_id: [] for layer_id in layer_ids}
     for row in rows.all():

@@ -64,12 +64,21 @@ CREATE FUNCTION towne_xact() RETURNS bigint LANGUAGE sql VOLATILE AS $$
 $$
 """
 
-TOWNE_CALLER = """
+
+# Who made a change. `towne.user_id` is any session's to set, so it names the caller only in a session of
+# the application role (which binds it from a verified token) or of the owner; any other login (QGIS) is
+# recorded as itself. Inside a SECURITY DEFINER function current_user is the owner.
+def towne_caller(app: str) -> str:
+    return f"""
 CREATE FUNCTION towne_caller() RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT coalesce((SELECT subject FROM app_user WHERE id = towne_user_id()), session_user::text)
+    SELECT CASE WHEN pg_has_role(session_user, current_user, 'MEMBER')
+                  OR pg_has_role(session_user, '{app}', 'MEMBER')
+           THEN coalesce((SELECT subject FROM app_user WHERE id = towne_user_id()), session_user::text)
+           ELSE session_user::text END
 $$
 """
+
 
 TERRITORY_BEFORE_WRITE = """
 CREATE OR REPLACE FUNCTION territory_before_write() RETURNS trigger
@@ -123,6 +132,11 @@ BEGIN
         NEW.area_km2 := ST_Area(NEW.geom::geography) / 1e6;
     END IF;
     IF TG_OP = 'INSERT' THEN
+        IF NEW.retired_at IS NOT NULL THEN
+            RAISE EXCEPTION 'territory % cannot be created retired', NEW.code USING ERRCODE = 'check_violation';
+        END IF;
+        NEW.created_at := now();
+        NEW.updated_at := now();
         -- frozen at creation: the tie rule must not move sites on borders an edit did not touch
         NEW.priority := coalesce(NEW.priority, NEW.area_km2);
         NEW.version := coalesce(NEW.version, 1);
@@ -131,6 +145,12 @@ BEGIN
         NEW.changed_xact := towne_xact();
         RETURN NEW;
     END IF;
+    IF OLD.retired_at IS NULL AND NEW.retired_at IS NOT NULL THEN
+        NEW.retired_at := clock_timestamp();  -- a retirement happens now, whatever time the writer gave
+    ELSIF OLD.retired_at IS NOT NULL AND NEW.retired_at IS NOT NULL THEN
+        NEW.retired_at := OLD.retired_at;
+    END IF;
+    NEW.created_at := OLD.created_at;
     changed := NEW.geom IS DISTINCT FROM OLD.geom OR NEW.name IS DISTINCT FROM OLD.name
                OR NEW.code IS DISTINCT FROM OLD.code OR NEW.retired_at IS DISTINCT FROM OLD.retired_at;
     IF changed THEN
@@ -147,6 +167,7 @@ BEGIN
         NEW.version := OLD.version;
         NEW.changed_xact := OLD.changed_xact;
         NEW.updated_by := OLD.updated_by;
+        NEW.updated_at := OLD.updated_at;
     END IF;
     NEW.created_by := OLD.created_by;
     RETURN NEW;
@@ -177,8 +198,10 @@ RECORD_CHANGE = """
 CREATE FUNCTION territory_after_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    deferred boolean := coalesce(current_setting('towne.defer_assignment', true), '') = 'on';
-    beginning boolean := coalesce(current_setting('towne.history_from_beginning', true), '') = 'on';
+    -- towne import's switches: any session can set them, so only the owner's sessions are heard
+    trusted boolean := pg_has_role(session_user, current_user, 'MEMBER');
+    deferred boolean := trusted AND coalesce(current_setting('towne.defer_assignment', true), '') = 'on';
+    beginning boolean := trusted AND coalesce(current_setting('towne.history_from_beginning', true), '') = 'on';
     moved integer[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -202,12 +225,40 @@ BEGIN
             WHERE n.id = ANY (moved) AND n.retired_at IS NULL AND GeometryType(d.geom) = 'POLYGON';
         END IF;
         INSERT INTO territory_change AS c (xact, territory_id, layer_id, reassign, from_beginning, created)
-        SELECT towne_xact(), n.id, n.layer_id, n.id = ANY (coalesce(moved, '{}')) AND NOT deferred,
+        -- the code is the tie rule's second key: a rename can move sites on a shared border
+        SELECT towne_xact(), n.id, n.layer_id,
+               (n.id = ANY (coalesce(moved, '{}')) OR n.code IS DISTINCT FROM o.code) AND NOT deferred,
                false, false
         FROM new_rows n JOIN old_rows o ON o.id = n.id
         WHERE n.id = ANY (coalesce(moved, '{}')) OR n.name IS DISTINCT FROM o.name
            OR n.code IS DISTINCT FROM o.code
         ON CONFLICT (xact, territory_id) DO UPDATE SET reassign = c.reassign OR EXCLUDED.reassign;
+    END IF;
+    IF FOUND THEN
+        INSERT INTO territory_change_marker (xact) VALUES (towne_xact()) ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+# A site created or moved is queued for the commit-time step (one assignment per transaction, at the
+# instant of the territory versions written with it), unless `towne import` assigns itself.
+SITE_AFTER_LOCATE = """
+CREATE OR REPLACE FUNCTION customer_site_after_locate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF pg_has_role(session_user, current_user, 'MEMBER')
+       AND coalesce(current_setting('towne.defer_assignment', true), '') = 'on' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO site_change (xact, site_id) SELECT towne_xact(), n.id FROM new_rows n
+        ON CONFLICT DO NOTHING;
+    ELSE
+        INSERT INTO site_change (xact, site_id)
+        SELECT towne_xact(), n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+        WHERE n.location IS DISTINCT FROM o.location
+        ON CONFLICT DO NOTHING;
     END IF;
     IF FOUND THEN
         INSERT INTO territory_change_marker (xact) VALUES (towne_xact()) ON CONFLICT DO NOTHING;
@@ -385,15 +436,29 @@ DECLARE
     v_layer integer;
     v_sites uuid[];
     v_reassign integer[];
+    v_territories boolean;
+    v_site_changes boolean;
     clash record;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM territory_change c WHERE c.xact = v_xact) THEN
+    DELETE FROM territory_change_marker m WHERE m.xact = v_xact;
+    v_territories := EXISTS (SELECT 1 FROM territory_change c WHERE c.xact = v_xact);
+    v_site_changes := EXISTS (SELECT 1 FROM site_change c WHERE c.xact = v_xact);
+    IF NOT (v_territories OR v_site_changes) THEN
         RETURN;
     END IF;
-    -- one layer at a time in id order, everywhere: concurrent edits queue instead of deadlocking
-    PERFORM pg_advisory_xact_lock({LAYER_LOCK}, l.layer_id)
-    FROM (SELECT DISTINCT c.layer_id FROM territory_change c WHERE c.xact = v_xact ORDER BY 1) l;
-    DELETE FROM territory_change_marker m WHERE m.xact = v_xact;
+    -- the checks below read fresh snapshots after the layer locks; a transaction snapshot would miss a
+    -- neighbour's edit committed meanwhile (two overlapping edits could both commit)
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'territories and site locations are edited in READ COMMITTED transactions; this one is %',
+            upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'invalid_transaction_state',
+                  HINT = 'Use PostgreSQL''s default isolation level, READ COMMITTED, for these edits.';
+    END IF;
+    -- layers in id order, everywhere: concurrent edits queue instead of deadlocking (a site is in all)
+    PERFORM pg_advisory_xact_lock({LAYER_LOCK}, l.id)
+    FROM (SELECT t.id FROM territory_layer t
+          WHERE v_site_changes OR t.id IN (SELECT c.layer_id FROM territory_change c WHERE c.xact = v_xact)
+          ORDER BY t.id) l;
     v_at := clock_timestamp();
 
     -- partition layers: no overlap above the tolerance between current territories (fresh snapshot,
@@ -452,13 +517,19 @@ BEGIN
     WHERE c.xact = v_xact AND t.retired_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM territory_version e WHERE e.territory_id = t.id AND e.valid_to IS NULL);
 
-    -- reassignment: the sites a changed territory held or now covers, layer by layer
+    -- reassignment, layer by layer: the sites a changed territory held or now covers, and the sites
+    -- created or moved in this transaction
     FOR v_layer, v_reassign IN
-        SELECT c.layer_id, array_agg(c.territory_id) FROM territory_change c
-        WHERE c.xact = v_xact AND c.reassign GROUP BY c.layer_id ORDER BY c.layer_id
+        SELECT l.id, coalesce((SELECT array_agg(c.territory_id) FROM territory_change c
+                               WHERE c.xact = v_xact AND c.reassign AND c.layer_id = l.id), '{{}}')
+        FROM territory_layer l
+        WHERE v_site_changes
+           OR l.id IN (SELECT c.layer_id FROM territory_change c WHERE c.xact = v_xact AND c.reassign)
+        ORDER BY l.id
     LOOP
-        IF NOT EXISTS (SELECT 1 FROM territory t WHERE t.layer_id = v_layer AND t.retired_at IS NULL
-                       AND t.id <> ALL (v_reassign)) THEN
+        IF cardinality(v_reassign) > 0
+           AND NOT EXISTS (SELECT 1 FROM territory t WHERE t.layer_id = v_layer AND t.retired_at IS NULL
+                           AND t.id <> ALL (v_reassign)) THEN
             -- every territory of the layer changed (a layer loaded or replaced): the whole-layer plan,
             -- instead of finding the covered sites once to collect them and again to assign them
             RETURN QUERY
@@ -473,6 +544,8 @@ BEGIN
             SELECT s.id FROM territory_part p
             JOIN customer_site s ON ST_Covers(p.geom, s.location)
             WHERE p.territory_id = ANY (v_reassign)
+            UNION ALL
+            SELECT c.site_id FROM site_change c WHERE c.xact = v_xact
         ) x;
         IF v_sites IS NOT NULL THEN
             RETURN QUERY
@@ -481,6 +554,7 @@ BEGIN
         END IF;
     END LOOP;
     DELETE FROM territory_change c WHERE c.xact = v_xact;
+    DELETE FROM site_change c WHERE c.xact = v_xact;
 END $$
 """
 
@@ -506,6 +580,26 @@ LANGUAGE sql STABLE AS $$
 $$
 """
 
+
+# Who may set manual assignments: through the application, a caller with gisEditor or billingAdmin
+# (an application session without a bound caller may not); directly, the owner and the GIS editors' role.
+def may_assign_manually(app: str) -> str:
+    return f"""
+CREATE FUNCTION towne_may_assign_manually() RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF pg_has_role(session_user, '{app}', 'MEMBER') AND NOT pg_has_role(session_user, current_user, 'MEMBER') THEN
+        RETURN towne_has_role('gisEditor', 'billingAdmin');
+    END IF;
+    IF pg_has_role(session_user, current_user, 'MEMBER') THEN
+        RETURN towne_user_id() IS NULL OR towne_has_role('gisEditor', 'billingAdmin');
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{GIS_ROLE}')
+       AND pg_has_role(session_user, '{GIS_ROLE}', 'MEMBER');
+END $$
+"""
+
+
 MANUAL_ASSIGNMENT = f"""
 CREATE FUNCTION towne_set_manual_assignment(p_site_id uuid, p_layer_id integer, p_territory_id integer)
 RETURNS bigint
@@ -514,7 +608,7 @@ DECLARE
     v_at timestamptz;
     v_id bigint;
 BEGIN
-    IF towne_user_id() IS NOT NULL AND NOT towne_has_role('gisEditor', 'billingAdmin') THEN
+    IF NOT towne_may_assign_manually() THEN
         RAISE EXCEPTION 'a manual assignment needs the gisEditor or billingAdmin role' USING ERRCODE = '42501';
     END IF;
     IF p_territory_id IS NOT NULL AND NOT EXISTS (
@@ -539,7 +633,7 @@ DECLARE
     v_at timestamptz;
     v_territory integer;
 BEGIN
-    IF towne_user_id() IS NOT NULL AND NOT towne_has_role('gisEditor', 'billingAdmin') THEN
+    IF NOT towne_may_assign_manually() THEN
         RAISE EXCEPTION 'clearing a manual assignment needs the gisEditor or billingAdmin role'
             USING ERRCODE = '42501';
     END IF;
@@ -563,6 +657,7 @@ REPLACED = ("territory_before_write", "towne_assign_layer")
 NEW_FUNCTIONS = (
     "towne_xact()",
     "towne_caller()",
+    "towne_may_assign_manually()",
     "territory_before_delete()",
     "territory_after_write()",
     "towne_reassign(integer, timestamp with time zone, uuid[])",
@@ -621,6 +716,8 @@ def upgrade() -> None:
     _each("""
     ALTER TABLE territory_layer ADD COLUMN overlap_tolerance_m2 double precision NOT NULL DEFAULT 10000
         CONSTRAINT ck_territory_layer_overlap_tolerance_m2_non_negative CHECK (overlap_tolerance_m2 >= 0);
+    ALTER TABLE territory_layer ADD CONSTRAINT ck_territory_layer_code_not_reserved
+        CHECK (code NOT IN ('sites', 'states'));
     ALTER TABLE territory_version ADD COLUMN changed_by text, ADD COLUMN change text,
         ADD COLUMN recorded_xact bigint;
     UPDATE territory_version SET changed_by = 'towne import',
@@ -638,12 +735,20 @@ def upgrade() -> None:
         CONSTRAINT pk_territory_change PRIMARY KEY (xact, territory_id)
     );
     CREATE TABLE territory_change_marker (xact bigint CONSTRAINT pk_territory_change_marker PRIMARY KEY);
+    CREATE TABLE site_change (
+        xact bigint NOT NULL,
+        site_id uuid NOT NULL,
+        CONSTRAINT pk_site_change PRIMARY KEY (xact, site_id)
+    );
+    ALTER TABLE site_change ENABLE ROW LEVEL SECURITY;
     ALTER TABLE territory_change ENABLE ROW LEVEL SECURITY;
     ALTER TABLE territory_change_marker ENABLE ROW LEVEL SECURITY;
     """)
     for statement in (
         TOWNE_XACT,
-        TOWNE_CALLER,
+        towne_caller(app),
+        may_assign_manually(app),
+        SITE_AFTER_LOCATE,
         TERRITORY_BEFORE_WRITE,
         TERRITORY_BEFORE_DELETE,
         RECORD_CHANGE,
@@ -728,6 +833,22 @@ def _previous(name: str) -> str:
     return str(getattr(module, name))
 
 
+def _site_after_locate_0002() -> str:
+    """customer_site_after_locate as migration 0002 defined it, as CREATE OR REPLACE."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).with_name("0002_core_schema.py")
+    spec = importlib.util.spec_from_file_location("towne_migration_0002", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for statement in module.SQL_FUNCTIONS_AND_TRIGGERS:
+        if "CREATE FUNCTION customer_site_after_locate(" in statement:
+            return str(statement).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    raise LookupError("migration 0002 defines no customer_site_after_locate")
+
+
 def downgrade() -> None:
     app = _app_role()
     op.execute(f"""
@@ -759,6 +880,10 @@ def downgrade() -> None:
     op.execute(_previous("TERRITORY_AFTER_INSERT").replace("CREATE OR REPLACE", "CREATE"))
     op.execute(_previous("TERRITORY_AFTER_UPDATE").replace("CREATE OR REPLACE", "CREATE"))
     op.execute(_previous("TOWNE_ASSIGN_LAYER"))
+    op.execute(_site_after_locate_0002())
+    op.execute(
+        "ALTER FUNCTION customer_site_after_locate() SECURITY DEFINER SET search_path = public, pg_temp"
+    )
     op.execute(_previous("TERRITORY_BEFORE_WRITE"))
     _each("""
     CREATE TRIGGER territory_after_insert AFTER INSERT ON territory
@@ -777,10 +902,12 @@ def downgrade() -> None:
     for function in reversed(NEW_FUNCTIONS):
         op.execute(f"DROP FUNCTION {function}")
     _each("""
+    DROP TABLE site_change;
     DROP TABLE territory_change_marker;
     DROP TABLE territory_change;
     ALTER TABLE territory_version DROP CONSTRAINT ck_territory_version_change_known;
     ALTER TABLE territory_version DROP COLUMN changed_by, DROP COLUMN change, DROP COLUMN recorded_xact;
+    ALTER TABLE territory_layer DROP CONSTRAINT ck_territory_layer_code_not_reserved;
     ALTER TABLE territory_layer DROP COLUMN overlap_tolerance_m2;
     ALTER TABLE territory DISABLE TRIGGER USER;
     DELETE FROM territory_part p USING territory t WHERE t.id = p.territory_id AND t.retired_at IS NOT NULL;
