@@ -8,7 +8,7 @@ of DATABASE_URL when it is set, else in the embedded cluster), loads the real di
 the production trigger) and N seeded random points as `customer_site` rows, then measures in the same run:
 
 * shapely (the reference): `shapely.prepare` on each district, `shapely.contains_xy(district, xs, ys)` over
-  numpy arrays, first hit in (area_km2, code) order wins; timed from WKB to the result array;
+  numpy arrays, first hit in (priority, code) order wins; timed from WKB to the result array;
 * PostGIS decision: the `hits`/`desired` part of `towne_assign_layer`, read from the installed function and
   run the way the function runs it (generic plan, the function's own settings, no parallel workers:
   PostgreSQL never plans a statement with data-modifying CTEs in parallel); one count at the end;
@@ -199,32 +199,40 @@ async def load_sites(conn: Any, xs: FloatArray, ys: FloatArray, seed: int) -> No
 
 
 async def territories(conn: Any, layer_id: int) -> list[Territory]:
-    """The layer's territories in tie-rule order: smallest area_km2 first, then code (domain.md §4.3)."""
+    """The layer's territories in tie-rule order: lowest priority (the area at creation) first, then code
+    (domain.md §4.3, migration 0009)."""
     rows = await conn.fetch(
         "SELECT id, code, area_km2, ST_AsBinary(geom) AS wkb FROM territory WHERE layer_id = $1 "
-        "ORDER BY area_km2, code",
+        "ORDER BY priority, code",
         layer_id,
     )
     return [Territory(r["id"], r["code"], r["area_km2"], bytes(r["wkb"])) for r in rows]
 
 
 async def decision_sql(conn: Any) -> tuple[str, list[str]]:
-    """The `hits` and `desired` CTEs of the installed `towne_assign_layer`, and the function's settings.
+    """The `hits` and `desired` CTEs of the whole-layer statement of the installed `towne_reassign` (the
+    rule `towne_assign_layer` wraps, migration 0009), and the function's settings.
 
-    Parameters: $1 layer id, $2 site ids (NULL: all). Ends without a final SELECT.
+    Parameters: $1 layer id, $2 site ids (NULL: all; the whole-layer statement does not read it). Ends
+    without a final SELECT.
     """
     row = await conn.fetchrow(
-        "SELECT prosrc, coalesce(proconfig, '{}') AS config FROM pg_proc WHERE proname = 'towne_assign_layer'"
+        "SELECT prosrc, coalesce(proconfig, '{}') AS config FROM pg_proc WHERE proname = 'towne_reassign'"
     )
+    if row is None:
+        raise SystemExit("no towne_reassign in the database: migrate it to head first")
     source: str = row["prosrc"]
-    start, end = source.find("WITH hits AS"), source.find("current_rows AS")
+    start = source.find("WITH hits AS")
+    end = source.find("current_rows AS", start)
     if start < 0 or end < start:
-        raise SystemExit("towne_assign_layer no longer has the `hits`, `desired`, `current_rows` CTEs")
+        raise SystemExit("towne_reassign no longer has the `hits`, `desired`, `current_rows` CTEs")
     ctes = source[start:end].rstrip().rstrip(",")
     if "p_at" in ctes:
-        raise SystemExit("the decision CTEs of towne_assign_layer use p_at: update bench/assign.py")
+        raise SystemExit("the decision CTEs of towne_reassign use p_at: update bench/assign.py")
     ctes = re.sub(r"\bp_layer_id\b", "$1::integer", ctes)
     ctes = re.sub(r"\bp_site_ids\b", "$2::uuid[]", ctes)
+    if "$2" not in ctes:  # keep the two parameters the callers pass
+        ctes += ",\nsite_ids AS (SELECT $2::uuid[] AS ids)"
     return ctes, list(row["config"])
 
 
