@@ -35,8 +35,10 @@ from db.repositories.contracts import ContractConfiguration
 from db.repositories.facts import load_reduced_facts
 from db.repositories.sites import SiteOrder, find_sites
 from resolvers import validation
+from resolvers.amendments import check_billable
 from resolvers.context import Context
-from resolvers.contract_config import contract_config
+from resolvers.contract_config import contract_config, header_for
+from resolvers.errors import TowneError
 from resolvers.sites import FilterInput, build_query
 
 K = TypeVar("K")
@@ -81,11 +83,16 @@ class Billable:
     contract: Contract
     configuration: ContractConfiguration
 
+    def header_for(self, period: ServicePeriod) -> Contract:
+        """The contract header in force for the period (its edition, issue 10 §3): billing type, thresholds …"""
+        return header_for(self.contract, self.configuration, period.start)
+
     def config_for(self, period: ServicePeriod) -> ContractConfig:
-        """Settings in force on the period's rate-selection date (§2.15)."""
-        billing_type = BillingType[self.contract.billing_type]
+        """The period's edition (amendments approved for it, issue 10 §3), with the settings in force on the
+        period's rate-selection date (§2.15) inside it."""
+        billing_type = BillingType[self.header_for(period).billing_type]
         on = rate_selection_date(billing_type, period, RateSelection.NATURAL_GENERATION_DATE, None)
-        return contract_config(self.site, self.contract, self.configuration, on=on)
+        return contract_config(self.site, self.contract, self.configuration, on=on, period_start=period.start)
 
 
 async def load_billables(
@@ -151,6 +158,7 @@ async def billing_preview(
         return None
     configuration = await ctx.loaders.configuration.load(contract.id)
     period = period_or_default(period_given, BillingType[contract.billing_type], ctx)
+    check_billable(contract, period)  # a draft, archived or ended contract bills nothing (issue 10 §4)
     config = restrict(Billable(site, contract, configuration).config_for(period), building_blocks)
     facts = await ctx.loaders.facts.load((site.id, fact_needs(config, period), period))
     return preview(config, period, facts)
@@ -166,5 +174,15 @@ async def portfolio_previews(
         rows = await find_sites(session, query=query, order=SiteOrder.SITE_NUMBER, offset=0, limit=limit)
         sites = [site for site, _ in rows]
         billables = await load_billables(session, site_ids=[s.id for s in sites])
+        # contracts that bill nothing for the period (draft, archived, ended: issue 10 §4) get no preview
+        billables = {k: b for k, b in billables.items() if _bills(b.contract, period)}
         previews = await compute_previews(session, billables, period)
     return sites, previews
+
+
+def _bills(contract: Contract, period: ServicePeriod) -> bool:
+    try:
+        check_billable(contract, period)
+    except TowneError:
+        return False
+    return True

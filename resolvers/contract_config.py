@@ -21,6 +21,7 @@ import billing
 import billing.config as cfg
 from billing.tiers import Tier
 from db.models import Contract, CustomerSite
+from db.repositories.amendments import with_header
 from db.repositories.contracts import ContractConfiguration
 from resolvers.errors import InvalidConfiguration
 
@@ -91,15 +92,62 @@ def in_force(valid_from: dt.date | None, valid_to: dt.date | None, on: dt.date |
     return (valid_from is None or valid_from <= on) and (valid_to is None or on <= valid_to)
 
 
+def in_edition(row: Any, period_start: dt.date | None) -> bool:
+    """Whether a configuration row belongs to the edition of the service period starting `period_start`
+    (migration 0011); None: the open edition (the contract as amended, rows without `to_period`)."""
+    if period_start is None:
+        return row.to_period is None
+    return (row.from_period is None or row.from_period <= period_start) and (
+        row.to_period is None or period_start <= row.to_period
+    )
+
+
+def edition_of(configuration: ContractConfiguration, period_start: dt.date | None) -> ContractConfiguration:
+    """The rows of one edition: the service period's (`period_start`, a month's first day), or the open one."""
+    return ContractConfiguration(
+        invoice_groups=[r for r in configuration.invoice_groups if in_edition(r, period_start)],
+        fixed_fee_services=[r for r in configuration.fixed_fee_services if in_edition(r, period_start)],
+        labor_hour_jobs=[r for r in configuration.labor_hour_jobs if in_edition(r, period_start)],
+        revenue_share_thresholds=[
+            r for r in configuration.revenue_share_thresholds if in_edition(r, period_start)
+        ],
+        components=[r for r in configuration.components if in_edition(r, period_start)],
+        header_history=list(configuration.header_history),
+    )
+
+
+def header_for(
+    contract: Contract, configuration: ContractConfiguration, period_start: dt.date | None
+) -> Contract:
+    """The contract with the header in force for the service period starting `period_start`: a closed
+    edition's values from `contract_header_history`, else the row itself (the open edition; None too)."""
+    if period_start is not None:
+        for edition in configuration.header_history:
+            if (edition.from_period is None or edition.from_period <= period_start) and (
+                period_start <= edition.to_period
+            ):
+                return with_header(contract, edition.header)
+    return contract
+
+
 def contract_config(
-    site: CustomerSite, contract: Contract, configuration: ContractConfiguration, *, on: dt.date | None = None
+    site: CustomerSite,
+    contract: Contract,
+    configuration: ContractConfiguration,
+    *,
+    on: dt.date | None = None,
+    period_start: dt.date | None = None,
 ) -> billing.ContractConfig:
     """The engine's view of a stored contract and its configuration rows.
 
-    `on` is the rate-selection date (§2.15): the single-row blocks' settings are the versions in force that
-    day (escalators add versions, §2.14); None takes the current (open-ended) versions. Dated fixed-fee and
-    labor-hour rows are all passed: the engine selects them itself.
+    `period_start` (a service period's first day) chooses the edition (issue 10 §3: the configuration that
+    amendments approved for that period; None: the open edition) and its header. Inside it, `on` is the
+    rate-selection date (§2.15): the single-row blocks' settings are the versions in force that day
+    (escalators add versions, §2.14); None takes the current (open-ended) versions. Dated fixed-fee and
+    labor-hour rows of the edition are all passed: the engine selects them itself.
     """
+    contract = header_for(contract, configuration, period_start)
+    configuration = edition_of(configuration, period_start)
     components = {
         c.building_block: c.settings
         for c in configuration.components

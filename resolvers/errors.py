@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import socket
 import uuid
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sqlalchemy.exc as sqlalchemy_exc
@@ -393,6 +394,88 @@ class ImportRefused(TowneError):
     def __init__(self, message: str, *, features: list[Any]) -> None:
         super().__init__(message, argument="features")
         self.features = features
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One refused field of a contract input: its path in GraphQL names, a stable rule name, a message."""
+
+    path: str
+    rule: str
+    message: str
+
+
+class InvalidContractInput(TowneError):
+    """Contract header or configuration input refused (issue 10 §2): `problems` lists every field, nothing
+    was written."""
+
+    code = "INVALID_CONTRACT_INPUT"
+
+    def __init__(self, message: str, *, problems: list[FieldProblem]) -> None:
+        super().__init__(
+            message,
+            argument=problems[0].path if problems else None,
+            problems=[{"path": p.path, "rule": p.rule, "message": p.message} for p in problems],
+        )
+        self.problems = problems
+
+
+class OwnAmendment(TowneError):
+    """The caller proposed the amendment: another billing admin must approve or reject it (four eyes)."""
+
+    code = "OWN_AMENDMENT"
+
+
+class AmendmentDecided(TowneError):
+    """The amendment is no longer proposed (approved, rejected or withdrawn): nothing changed."""
+
+    code = "AMENDMENT_DECIDED"
+
+
+class AmendmentConflict(TowneError):
+    """Since the amendment was proposed, another approved amendment changed the same part of the contract:
+    approving it would silently undo that change. Propose it again on the current configuration."""
+
+    code = "AMENDMENT_CONFLICT"
+
+    def __init__(self, message: str, *, other_amendment: int, argument: str | None = None) -> None:
+        super().__init__(message, argument=argument, otherAmendment=other_amendment)
+        self.other_amendment = other_amendment
+
+    def problem_fields(self) -> dict[str, Any]:
+        return {"other_amendment": self.other_amendment}
+
+
+class AmendmentOutOfOrder(TowneError):
+    """An approved amendment from a later service period changes the same part: an earlier-dated change
+    would have to be merged into it. Propose from that period or later, or amend that amendment's period."""
+
+    code = "AMENDMENT_OUT_OF_ORDER"
+
+    def __init__(self, message: str, *, other_amendment: int, argument: str | None = None) -> None:
+        super().__init__(message, argument=argument, otherAmendment=other_amendment)
+        self.other_amendment = other_amendment
+
+    def problem_fields(self) -> dict[str, Any]:
+        return {"other_amendment": self.other_amendment}
+
+
+class ContractArchived(TowneError):
+    """An archived contract is read-only: no amendment, no statement."""
+
+    code = "CONTRACT_ARCHIVED"
+
+
+class ContractNotActive(TowneError):
+    """The contract is a draft (not activated yet) or archived: it bills nothing."""
+
+    code = "CONTRACT_NOT_ACTIVE"
+
+
+class ContractEnded(TowneError):
+    """The service period starts after the contract's termination date or the end of its term."""
+
+    code = "CONTRACT_ENDED"
 
 
 def all_error_classes() -> list[type[TowneError]]:

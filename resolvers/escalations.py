@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing import BillingType
+from billing import BillingType, RateSelection, ServicePeriod, rate_selection_date
 from billing.escalation import (
     DatedRate,
     EscalatingTier,
@@ -35,8 +35,9 @@ from billing.escalation import (
     escalator_due,
     increment_due,
 )
-from db.models import FixedFeeService, LaborHourJob
+from db.models import ContractComponent, FixedFeeService, LaborHourJob
 from db.repositories import escalations as escalation_repo
+from db.repositories.amendments import row_json
 from resolvers.contract_config import in_force
 
 
@@ -56,22 +57,68 @@ async def run_escalations(
     session: AsyncSession, *, on: dt.date, site_numbers: Sequence[str] | None = None
 ) -> EscalationReport:
     """Apply the increments and escalators due on `on` to the stored configuration (in the caller's
-    transaction); `site_numbers` (4 digits) restricts the run. Reads are set-based (four statements)."""
+    transaction); `site_numbers` (4 digits) restricts the run. Reads are set-based (four statements) and lock
+    the active contracts' rows; each contract that changed gets an `escalation` amendment approved by the job
+    (issue 10 §3), naming its new rows and the first service period they bill."""
     report = EscalationReport(on)
     numbers = [n.strip().zfill(4) for n in site_numbers] if site_numbers else None
     for inputs in await escalation_repo.escalation_inputs(session, site_numbers=numbers):
         contract = inputs.contract
+        before = len(report.changes)
+        written: list[Any] = []
         if increment_due(
             BillingType[contract.billing_type], contract.increment_month, contract.increment_percentage, on
         ):
-            await _increment(session, inputs, on, report)
-        await _escalate_components(session, inputs, on, report)
+            written += await _increment(session, inputs, on, report)
+        written += await _escalate_components(session, inputs, on, report)
+        if written:
+            await _record(session, inputs, written, report.changes[before:])
     return report
+
+
+def _first_period(billing_type: BillingType, starts: dt.date) -> dt.date:
+    """The first service period whose rate-selection date (§2.15) falls on or after `starts`: the first
+    statement that bills a dated row starting that day."""
+    period = ServicePeriod.of(starts).shift(-2)
+    while rate_selection_date(billing_type, period, RateSelection.NATURAL_GENERATION_DATE, None) < starts:
+        period = period.shift(1)
+    return period.start
+
+
+async def _record(
+    session: AsyncSession, inputs: escalation_repo.EscalationInputs, written: list[Any], notes: list[str]
+) -> None:
+    from resolvers.amendments import record_job_amendment
+
+    rows: dict[str, list[dict[str, Any]]] = {}
+    starts: list[dt.date] = []
+    for row in written:
+        if isinstance(row, ContractComponent):
+            key = f"components.{row.building_block}"
+            assert row.valid_from is not None
+            starts.append(row.valid_from)
+        else:
+            key = "fixed_fee_services" if isinstance(row, FixedFeeService) else "labor_hour_jobs"
+            if row.start_date is not None:
+                starts.append(row.start_date)
+        rows.setdefault(key, []).append(row_json(row))
+    billing_type = BillingType[inputs.contract.billing_type]
+    amendment = await record_job_amendment(
+        session,
+        contract=inputs.contract,
+        kind="escalation",
+        changes={"rows": rows},
+        summary="; ".join(notes),
+        first_service_period=_first_period(billing_type, min(starts)) if starts else None,
+    )
+    for row in written:
+        row.amendment_id = amendment.id
+    await session.flush()
 
 
 async def _increment(
     session: AsyncSession, inputs: escalation_repo.EscalationInputs, on: dt.date, report: EscalationReport
-) -> None:
+) -> list[Any]:
     pct = inputs.contract.increment_percentage
     rows: list[DatedRate] = [
         DatedRate(f"fee:{r.id}", {"fee": r.fee}, r.start_date, r.end_date) for r in inputs.fees
@@ -88,9 +135,10 @@ async def _increment(
     by_key: dict[str, FixedFeeService | LaborHourJob] = {f"fee:{r.id}": r for r in inputs.fees} | {
         f"job:{r.id}": r for r in inputs.jobs
     }
+    written: list[Any] = []
     for step in result.increments:
         old = by_key[step.closed.key]
-        await escalation_repo.close_and_copy_rate(
+        new = await escalation_repo.close_and_copy_rate(
             session, row=old, ends=step.closed.end, values=dict(step.new.values), starts=step.new.start
         )
         values = ", ".join(f"{k} {old_v} → {step.new.values[k]}" for k, old_v in step.closed.values.items())
@@ -98,11 +146,14 @@ async def _increment(
             f"{inputs.site_number}: increment {pct} % on {old.display_name!r}: {values}; old row ends "
             f"{step.closed.end}, new row from {step.new.start} (§2.14, stored at 2 dp §7 #5)"
         )
+        written.append(new)
+    return written
 
 
 async def _escalate_components(
     session: AsyncSession, inputs: escalation_repo.EscalationInputs, on: dt.date, report: EscalationReport
-) -> None:
+) -> list[Any]:
+    written: list[Any] = []
     for current in [v for v in inputs.components if in_force(v.valid_from, v.valid_to, on)]:
         if current.valid_from == on:
             continue  # already escalated today
@@ -114,10 +165,13 @@ async def _escalate_components(
         )
         if not notes:
             continue
-        await escalation_repo.close_and_copy_settings(
-            session, component=current, settings=settings, starts=on
+        written.append(
+            await escalation_repo.close_and_copy_settings(
+                session, component=current, settings=settings, starts=on
+            )
         )
         report.changes.extend(f"{inputs.site_number}: {note} from {on} (§2.14)" for note in notes)
+    return written
 
 
 def _kind(value: Any) -> EscalationKind:

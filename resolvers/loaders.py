@@ -18,6 +18,7 @@ from billing import FactNeeds, PeriodFacts, ServicePeriod
 from db.database import Door
 from db.models import (
     Contract,
+    ContractAmendment,
     CustomerSite,
     Invoice,
     InvoiceLine,
@@ -25,6 +26,7 @@ from db.models import (
     StatementVersion,
     TerritoryLayer,
 )
+from db.repositories import amendments as amendment_repo
 from db.repositories import contracts as contract_repo
 from db.repositories import sites as site_repo
 from db.repositories import statements as statement_repo
@@ -50,6 +52,7 @@ class Loaders:
         self.contract_by_site = DataLoader(self._contracts_by_site)
         self.contract_by_id = DataLoader(self._contracts_by_id)
         self.configuration = DataLoader(self._configurations)
+        self.amendments = DataLoader(self._amendments)
         self.open_assignments = DataLoader(self._open_assignments)
         self.assignment_as_of = DataLoader(self._assignment_as_of)
         self.assignment_history = DataLoader(self._assignment_history)
@@ -179,6 +182,11 @@ class Loaders:
         async with self.db.read() as session:
             found = await contract_repo.configurations(session, contract_ids=keys)
         return [found.get(key) or ContractConfiguration() for key in keys]
+
+    async def _amendments(self, keys: list[uuid.UUID]) -> list[list[ContractAmendment]]:
+        async with self.db.read() as session:
+            found = await amendment_repo.amendments_of(session, contract_ids=keys)
+        return [found.get(key, []) for key in keys]
 
     async def _open_assignments(self, keys: list[uuid.UUID]) -> list[list[AssignmentView]]:
         async with self.db.read() as session:

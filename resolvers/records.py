@@ -6,6 +6,7 @@ Field resolvers read these rows and views; they are the service layer's results,
 from __future__ import annotations
 
 from db.models import Contract as ContractRecord
+from db.models import ContractAmendment as ContractAmendmentRecord
 from db.models import CustomerSite as SiteRecord
 from db.models import Invoice as InvoiceRecord
 from db.models import InvoiceLine as LineRecord
@@ -20,6 +21,7 @@ from db.repositories.territories import SiteChange, TerritoryView
 
 __all__ = [
     "AssignmentView",
+    "ContractAmendmentRecord",
     "ContractConfiguration",
     "ContractRecord",
     "EventRecord",

@@ -46,6 +46,7 @@ from db.repositories import sites as site_repo
 from db.repositories import statements as repo
 from db.repositories.statements import InvoiceRecord
 from resolvers import validation
+from resolvers.amendments import check_billable as contract_gate
 from resolvers.billing import compute_previews, load_billables, period_or_default
 from resolvers.context import Context
 from resolvers.errors import (
@@ -273,6 +274,8 @@ async def _write_version(
     if plan.replaces is not None:
         revision = await repo.supersede(session, version=by_number[plan.replaces])
     billables = await load_billables(session, site_ids=[site.id])
+    # the contract's lifecycle, read in this transaction (issue 10 §4): drafts, archived, ended contracts
+    contract_gate(billables[site.id].contract, period)
     previews = await compute_previews(
         session, billables, period, versions={site.id: plan.version}, adhoc={site.id: adhoc}
     )
@@ -286,8 +289,9 @@ async def _write_version(
         forecast=inputs.forecast,
         posted=posted_revenue(inputs.balances),
         invoiced=invoiced_revenue((line.code, line.amount) for inv in result.invoices for line in inv.lines),
-        threshold_amount=contract.deviation_amount,
-        threshold_percentage=contract.deviation_percentage,
+        # the thresholds of the period's edition (an amendment may have changed them since, issue 10 §3)
+        threshold_amount=billables[site.id].header_for(period).deviation_amount,
+        threshold_percentage=billables[site.id].header_for(period).deviation_percentage,
     )
     status = initial_status(
         config.billing_type,

@@ -2,7 +2,9 @@
 
     sites.py        Site, filters, `site`, `sites`
     territories.py  layers, territories, assignments, `territoryLayers`, `territoryLayer`, `territory`
-    contracts.py    Contract and its configuration rows
+    contracts.py    Contract and its configuration rows (as amended, or a service period's edition)
+    amendments.py   amendments, their approval, the contract term and lifecycle; contract_inputs.py the
+                    typed header and building-block input
     billing.py      invoices, lines, previews, `billingPreviews`
     statements.py   statements, versions, `statement(s)`, `statementVersion`, `invoice`, the mutations
     users.py        User, Role, `me`, `users`, `saveUser`, `activateUser`, `deactivateUser`
@@ -22,6 +24,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.access import CallerRequired
+from schema.amendments import ContractMutations, ContractRoot
 from schema.billing import BillingRoot
 from schema.caches import DocumentCache, ValidationResultCache
 from schema.compiled import CompiledReads
@@ -35,14 +38,14 @@ from schema.territories import TerritoryMutations, TerritoryRoot
 from schema.users import UserMutations, UserRoot
 from server.settings import Settings
 
-Query = merge_types("Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot, UserRoot))
-Mutation = merge_types("Mutation", (StatementMutations, TerritoryMutations, UserMutations))
+Query = merge_types("Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot, ContractRoot, UserRoot))
+Mutation = merge_types("Mutation", (StatementMutations, ContractMutations, TerritoryMutations, UserMutations))
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Reads: sites, territories and their history, contracts, billing previews, statements, users."
 )
 Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
-    "Writes: statement generation and its lifecycle (domain.md §3), territory editing (domain.md §4.3), "
-    "user administration. Expected failures are `Problem` members; "
+    "Writes: statement generation and its lifecycle (domain.md §3), contract amendments with approval and "
+    "the contract lifecycle (docs/contracts.md), territory editing (domain.md §4.3), user administration. Expected failures are `Problem` members; "
     "a field is null only together with an entry in `errors` (a malformed argument), so one failing alias "
     "leaves what its neighbours did and said."
 )

@@ -27,6 +27,8 @@ from resolvers.errors import Forbidden, Unauthenticated
 STATEMENT_WRITERS = frozenset({"billingAdmin", "billingManager"})
 # user administration (issue 7 §1): billing admins only
 USER_ADMINS = frozenset({"billingAdmin"})
+# contract management (issue 10, §3.9): billing admins propose amendments and (another one) approve them
+CONTRACT_ADMINS = frozenset({"billingAdmin"})
 # territory editing (issue 9 §1): GIS editors; manual assignments also billing admins
 GIS_EDITORS = frozenset({"gisEditor"})
 MANUAL_ASSIGNERS = frozenset({"gisEditor", "billingAdmin"})
@@ -115,6 +117,7 @@ def manual_assigner(action: str) -> list[FieldExtension]:
 
 __all__ = [
     "BILLING_DETAIL",
+    "CONTRACT_ADMINS",
     "GIS_EDITORS",
     "MANUAL_ASSIGNERS",
     "STATEMENT_WRITERS",

@@ -7,18 +7,22 @@ Configuration rows are shown as stored (`from_attributes`); the engine's typed v
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 import billing
+from resolvers import validation
+from resolvers.contract_config import edition_of, header_for
 from resolvers.records import ContractConfiguration, ContractRecord
 from schema.access import BILLING_DETAIL
 from schema.common import Ctx, from_attributes, register_enum
 from schema.scalars import JSON, Rate
 
 if TYPE_CHECKING:
+    from schema.amendment_types import Amendment
     from schema.sites import Site
 
 register_enum(
@@ -49,6 +53,37 @@ register_enum(
 )
 BuildingBlock = billing.BuildingBlock
 BillingType = billing.BillingType
+
+
+@strawberry.enum(description="A contract's lifecycle status (issue 10 §4).")
+class ContractStatus(enum.Enum):
+    DRAFT = strawberry.enum_value(
+        "draft", description="Created with its site, not yet activated: bills nothing."
+    )
+    ACTIVE = strawberry.enum_value(
+        "active", description="In force; imported contracts are active, evergreen."
+    )
+    EXPIRED = strawberry.enum_value("expired", description="Its term ended without renewal.")
+    TERMINATED = strawberry.enum_value(
+        "terminated", description="Ended on `terminatedOn`: no statement for later periods."
+    )
+    ARCHIVED = strawberry.enum_value("archived", description="Read-only: no amendment, no statement.")
+
+
+@strawberry.type(description="A contract's term (issue 10 §4); the PROD export has none (evergreen).")
+class ContractTerm:
+    start: dt.date | None = strawberry.field(description="First day of the term; null: unknown.")
+    end: dt.date | None = strawberry.field(description="Last day of the term; null: evergreen.")
+    auto_renew_months: int | None = strawberry.field(
+        description="Renews itself by this many months when it ends; null: it expires."
+    )
+    notice_days: int | None = strawberry.field(description="Days before the end a renewal decision is due.")
+    terminated_on: dt.date | None = strawberry.field(
+        description="Termination date (its last day); later service periods bill nothing."
+    )
+    synthetic: bool = strawberry.field(
+        description="Synthetic demo term (`towne demo-terms`), labelled as such, not from the PROD export."
+    )
 
 
 @strawberry.type(
@@ -178,10 +213,20 @@ class Contract:
         description="`snapshot`: full configuration imported; `export`: only the contract table row."
     )
     occupied_room: OccupiedRoom = strawberry.field(description="Per-occupied-room settings (§2.3).")
+    notes: str | None = strawberry.field(description="Free text (§1.3), e.g. terms not automated.")
+    accounts_payable: str | None = strawberry.field(description="Accounts-payable free text (§1.3).")
+    status: ContractStatus = strawberry.field(description="Lifecycle status (issue 10 §4).")
+    term: ContractTerm = strawberry.field(description="The term and its renewal.")
+    service_period: str | None = strawberry.field(
+        description="`YYYY-MM` whose edition this shows (`configuration(servicePeriod)`, `contract(asOf)`); "
+        "null: the contract as amended (every approved amendment, also those from later periods)."
+    )
     _row: strawberry.Private[ContractRecord]
+    # first day of the service period whose edition this object shows; None: the open edition
+    _period: strawberry.Private[dt.date | None] = None
 
     @classmethod
-    def from_row(cls, row: ContractRecord) -> Contract:
+    def from_row(cls, row: ContractRecord, period: dt.date | None = None) -> Contract:
         return cls(
             id=strawberry.ID(str(row.id)),
             contract_type=row.contract_type,
@@ -205,11 +250,26 @@ class Contract:
                 code=row.occupied_room_code,
                 invoice_group=row.occupied_room_invoice_group,
             ),
+            notes=row.notes,
+            accounts_payable=row.accounts_payable,
+            status=ContractStatus(row.status),
+            term=ContractTerm(
+                start=row.term_start,
+                end=row.term_end,
+                auto_renew_months=row.auto_renew_months,
+                notice_days=row.notice_days,
+                terminated_on=row.terminated_on,
+                synthetic=row.term_synthetic,
+            ),
+            service_period=period.strftime("%Y-%m") if period is not None else None,
             _row=row,
+            _period=period,
         )
 
     async def _configuration(self, info: Ctx) -> ContractConfiguration:
-        return await info.context.loaders.configuration.load(self._row.id)
+        # the open edition (the contract as amended), or the edition of the service period it is bound to
+        stored = await info.context.loaders.configuration.load(self._row.id)
+        return edition_of(stored, self._period)
 
     @strawberry.field(description="Invoice groups, by group number.")
     async def invoice_groups(self, info: Ctx) -> list[InvoiceGroup]:
@@ -256,6 +316,31 @@ class Contract:
                 valid_to=c.valid_to,
             )
             for c in (await self._configuration(info)).components
+        ]
+
+    @strawberry.field(
+        description="The contract as in force for a service period (issue 10 §3): the header and "
+        "configuration that approved amendments give that period; a statement of it bills this."
+    )
+    async def configuration(
+        self,
+        info: Ctx,
+        service_period: Annotated[str, strawberry.argument(description="`YYYY-MM`.")],
+    ) -> Contract:
+        period = validation.service_period(service_period)
+        stored = await info.context.loaders.configuration.load(self._row.id)
+        return Contract.from_row(header_for(self._row, stored, period.start), period.start)
+
+    @strawberry.field(description="Amendments of the contract, newest first (issue 10 §3).")
+    async def amendments(
+        self, info: Ctx
+    ) -> list[Annotated[Amendment, strawberry.lazy("schema.amendment_types")]]:
+        from schema.amendment_types import Amendment
+
+        site = await info.context.loaders.site_by_id.load(self._row.site_id)
+        number = site.site_number if site is not None else ""
+        return [
+            Amendment.from_row(a, number) for a in await info.context.loaders.amendments.load(self._row.id)
         ]
 
     @strawberry.field(description="The site the contract bills.")

@@ -183,6 +183,48 @@ class ImportRefusedProblem(Problem):
     )
 
 
+@strawberry.type(description="One refused field of a contract input.")
+class FieldProblem:
+    path: str = strawberry.field(
+        description="The field, in GraphQL names from the argument, e.g. "
+        "`configuration.revenueShare.thresholds[0].tiers[1].percentage`."
+    )
+    rule: str = strawberry.field(
+        description="Stable rule name, e.g. `cents`, `range`, `required`, `revenue_code_allocated_once`, "
+        "`non_salaried_job_required`, `group_title_required`, `unknown_invoice_group`, `caps_ascending`."
+    )
+    message: str = strawberry.field(description="What is wrong with it.")
+
+
+@strawberry.type(
+    description="Contract header or configuration input refused (issue 10 §2): every problem with its field "
+    "path and rule; nothing was recorded."
+)
+class ContractInputProblem(Problem):
+    problems: list[FieldProblem] = strawberry.field(description="Each refused field.")
+
+
+@strawberry.type(
+    description="An amendment cannot be decided as asked (issue 10 §3): `code` says why: OWN_AMENDMENT "
+    "(another billing admin must decide it), AMENDMENT_DECIDED (no longer proposed), AMENDMENT_CONFLICT (an "
+    "amendment approved since it was proposed changed the same part), AMENDMENT_OUT_OF_ORDER (an approved "
+    "amendment from a later service period changes the same part)."
+)
+class AmendmentProblem(Problem):
+    other_amendment: int | None = strawberry.field(
+        default=None, description="Number of the amendment in the way, on the same contract."
+    )
+
+
+@strawberry.type(
+    description="The contract's lifecycle does not allow it (issue 10 §4): CONTRACT_ARCHIVED (read-only), "
+    "CONTRACT_NOT_ACTIVE (a draft or archived contract bills nothing), CONTRACT_ENDED (the service period "
+    "starts after the termination date or the end of the term)."
+)
+class ContractStateProblem(Problem):
+    pass
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
     problem: type[Problem] | None  # the payload-union member; None: only ever a GraphQL error
@@ -223,6 +265,14 @@ ERRORS: dict[str, ErrorSpec] = {
     errors.TerritoryHasHistory.code: ErrorSpec(TerritoryHasHistoryProblem, 409),
     errors.SplitFailed.code: ErrorSpec(SplitFailedProblem, 422),
     errors.ImportRefused.code: ErrorSpec(ImportRefusedProblem, 422),
+    errors.InvalidContractInput.code: ErrorSpec(ContractInputProblem, 422),
+    errors.OwnAmendment.code: ErrorSpec(AmendmentProblem, 409),
+    errors.AmendmentDecided.code: ErrorSpec(AmendmentProblem, 409),
+    errors.AmendmentConflict.code: ErrorSpec(AmendmentProblem, 409),
+    errors.AmendmentOutOfOrder.code: ErrorSpec(AmendmentProblem, 409),
+    errors.ContractArchived.code: ErrorSpec(ContractStateProblem, 409),
+    errors.ContractNotActive.code: ErrorSpec(ContractStateProblem, 409),
+    errors.ContractEnded.code: ErrorSpec(ContractStateProblem, 409),
     errors.Busy.code: ErrorSpec(None, 503),
     errors.Unavailable.code: ErrorSpec(None, 503),
     errors.ServiceBusy.code: ErrorSpec(None, 503),
@@ -298,6 +348,12 @@ def problem(error: errors.TowneError, union: Any) -> Any:
                 for f in error.features
             ]
         }
+    elif isinstance(error, errors.InvalidContractInput):
+        extra = {
+            "problems": [FieldProblem(path=p.path, rule=p.rule, message=p.message) for p in error.problems]
+        }
+    elif hasattr(error, "problem_fields"):
+        extra = error.problem_fields()
     elif member is InternalProblem:
         extra = {"request_id": str(error.extensions.get("requestId", ""))}
     return member(code=error.code, message=error.message, **extra)

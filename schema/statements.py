@@ -27,6 +27,7 @@ from schema.billing import AdhocLineType, Invoice
 from schema.common import Ctx, PageInfo, register_enum
 from schema.contracts import BillingType
 from schema.problems import (
+    ContractStateProblem,
     GenerationInFlightProblem,
     IdempotencyKeyReusedProblem,
     InternalProblem,
@@ -414,6 +415,7 @@ GenerateResult = Annotated[
     | TransitionNotAllowedProblem
     | IdempotencyKeyReusedProblem
     | InvalidConfigurationProblem
+    | ContractStateProblem
     | InternalProblem,
     strawberry.union("GenerateStatementResult", description="A generated statement, or why there is none."),
 ]

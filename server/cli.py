@@ -7,7 +7,9 @@ towne assign [--layer CODE]     point-in-polygon assignment, one statement per l
 towne serve [--port 8000] [--workers N]   serve the GraphQL API (N worker processes, default the CPU count)
 towne facts generate --from 2025-01 --to 2025-06 [--site 0349 …]   SYNTHETIC operating facts
 towne facts import FILE.csv …   operating facts from CSV named after the table (all or nothing per file)
-towne escalate [--date D | --from D --to D]   apply the increments and escalators due (§2.14)
+towne escalate [--date D | --from D --to D]   apply the increments and escalators due (§2.14); renew or
+                                              expire ended terms and report renewal notices due
+towne demo-terms [--date D]                   SYNTHETIC contract terms for the demo (term_synthetic)
 towne schema [--write]          print the GraphQL SDL, or regenerate schema.graphql (the committed contract)
 towne db up|stop|url            the embedded PostgreSQL cluster (when DATABASE_URL is unset)
 towne token --role ROLE [--sites 0349,0212] [--territories districts:orlando] [--ttl 8h] [--subject S]
@@ -178,6 +180,22 @@ async def _facts_if_empty(url: str) -> None:
         await database.dispose()
     if not has_facts:
         await _facts_generate(url, *DEMO_MONTHS, None)
+        await _demo_terms(url, dt.datetime.now(dt.UTC).date())
+
+
+async def _demo_terms(url: str, anchor: dt.date) -> int:
+    """SYNTHETIC contract terms (the PROD export has none), so the renewal queries show something."""
+    from db.database import Database
+    from importer.terms import generate_terms
+
+    database = Database.from_url(url)
+    try:
+        async with database.transaction() as session:
+            given = await generate_terms(session, anchor=anchor)
+    finally:
+        await database.dispose()
+    console.print(f"SYNTHETIC terms given to {given} evergreen contracts (contract.term_synthetic)")
+    return 0
 
 
 async def _facts_import(url: str, paths: list[Path]) -> int:
@@ -203,6 +221,7 @@ async def _facts_import(url: str, paths: list[Path]) -> int:
 
 async def _escalate(url: str, first: dt.date, last: dt.date) -> int:
     from db.database import Database
+    from resolvers.amendments import run_term_job
     from resolvers.escalations import run_escalations
 
     database = Database.from_url(url)
@@ -212,9 +231,11 @@ async def _escalate(url: str, first: dt.date, last: dt.date) -> int:
         while day <= last:
             async with database.transaction() as session:
                 report = await run_escalations(session, on=day)
-            for change in report.changes:
+                # terms: renewals, expiries and notices due (issue 10 §4)
+                terms = await run_term_job(session, on=day)
+            for change in [*report.changes, *terms]:
                 console.print(f"{day}: {change}", markup=False)
-            changes += len(report.changes)
+            changes += len(report.changes) + len(terms)
             day += dt.timedelta(days=1)
     finally:
         await database.dispose()
@@ -414,6 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="CSV files named after their table, e.g. revenue_daily.csv (docs/facts.md)",
     )
+    terms = sub.add_parser("demo-terms", help="SYNTHETIC contract terms for the demo (issue 10 §4)")
+    terms.add_argument(
+        "--date", type=dt.date.fromisoformat, default=None, help="anchor day of the terms (default today)"
+    )
     escalate = sub.add_parser("escalate", help="apply the increments and escalators due (domain.md §2.14)")
     escalate.add_argument("--date", type=dt.date.fromisoformat, default=None, help="one day (default today)")
     escalate.add_argument(
@@ -491,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.facts_command == "generate":
             return asyncio.run(_facts_generate(url, args.first, args.last, args.sites))
         return asyncio.run(_facts_import(url, args.files))
+    elif args.command == "demo-terms":
+        return asyncio.run(_demo_terms(url, args.date or dt.datetime.now(dt.UTC).date()))
     elif args.command == "escalate":
         day = args.date or dt.datetime.now(dt.UTC).date()
         first, last = (args.first or day), (args.last or args.first or day)

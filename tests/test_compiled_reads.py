@@ -309,7 +309,7 @@ SITE_LEAVES = sorted(COMPILED_FIELDS["Site"] - {"territories", "contract", "terr
 CONTRACT_LEAVES = sorted(
     COMPILED_FIELDS["Contract"]
     - {"occupiedRoom", "site", "invoiceGroups", "fixedFeeServices", "laborHourJobs", "revenueShareThresholds"}
-    - {"blockSettings"}
+    - {"blockSettings", "term"}
 )
 
 

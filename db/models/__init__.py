@@ -3,7 +3,9 @@
 from db.models.base import Base
 from db.models.contract import (
     Contract,
+    ContractAmendment,
     ContractComponent,
+    ContractHeaderHistory,
     FixedFeeService,
     InvoiceGroup,
     LaborHourJob,
@@ -49,7 +51,9 @@ __all__ = [
     "Base",
     "BillingStatement",
     "Contract",
+    "ContractAmendment",
     "ContractComponent",
+    "ContractHeaderHistory",
     "CustomerSite",
     "FixedFeeService",
     "ForecastInternalRevenue",

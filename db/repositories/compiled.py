@@ -380,7 +380,8 @@ def _configuration_list(
         element = _fields(build, fields, selected, row)
         return (
             select(_json_list(element, *order(row), row.c.id))
-            .where(row.c.contract_id == c.c.id)
+            # the open edition: the contract as amended (migration 0011); older editions by service period
+            .where(row.c.contract_id == c.c.id, row.c.to_period.is_(None))
             .scalar_subquery()
         )
 
@@ -453,6 +454,15 @@ _OCCUPIED_ROOM: dict[str, Builder] = {
     "invoiceGroup": _leaf(lambda c: c.c.occupied_room_invoice_group),
 }
 
+_TERM: dict[str, Builder] = {
+    "start": _leaf(lambda c: c.c.term_start),
+    "end": _leaf(lambda c: c.c.term_end),
+    "autoRenewMonths": _leaf(lambda c: c.c.auto_renew_months),
+    "noticeDays": _leaf(lambda c: c.c.notice_days),
+    "terminatedOn": _leaf(lambda c: c.c.terminated_on),
+    "synthetic": _leaf(lambda c: c.c.term_synthetic),
+}
+
 _CONTRACT: dict[str, Builder] = {
     "id": _leaf(lambda c: _text(c.c.id)),
     "contractType": _leaf(lambda c: c.c.contract_type),
@@ -470,6 +480,12 @@ _CONTRACT: dict[str, Builder] = {
     "supportingReports": _leaf(lambda c: func.to_json(c.c.supporting_reports)),
     "configurationSource": _leaf(lambda c: c.c.configuration_source),
     "occupiedRoom": lambda build, selected, c: _fields(build, _OCCUPIED_ROOM, selected, c),
+    "notes": _leaf(lambda c: c.c.notes),
+    "accountsPayable": _leaf(lambda c: c.c.accounts_payable),
+    "status": _leaf(lambda c: func.upper(c.c.status)),
+    "term": lambda build, selected, c: _fields(build, _TERM, selected, c),
+    # the open edition (the contract as amended); a period's edition is `configuration(servicePeriod)`
+    "servicePeriod": _leaf(lambda c: cast(null(), Text)),
     "site": lambda build, selected, c: _site_object(build, selected, lambda s: s.c.id == c.c.site_id),
     "invoiceGroups": _configuration_list(InvoiceGroup, _INVOICE_GROUP, lambda r: [r.c.group_number]),
     "fixedFeeServices": _configuration_list(
@@ -642,6 +658,7 @@ COMPILED_FIELDS: dict[str, frozenset[str]] = {
     "Site": frozenset(_SITE),
     "Contract": frozenset(_CONTRACT),
     "OccupiedRoom": frozenset(_OCCUPIED_ROOM),
+    "ContractTerm": frozenset(_TERM),
     "InvoiceGroup": frozenset(_INVOICE_GROUP),
     "FixedFeeService": frozenset(_FIXED_FEE),
     "LaborHourJob": frozenset(_LABOR_JOB),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import (
     Contract,
     ContractComponent,
+    ContractHeaderHistory,
     CustomerSite,
     FixedFeeService,
     InvoiceGroup,
@@ -31,6 +32,8 @@ class ContractConfiguration:
     labor_hour_jobs: list[LaborHourJob] = field(default_factory=list)
     revenue_share_thresholds: list[RevenueShareThreshold] = field(default_factory=list)
     components: list[ContractComponent] = field(default_factory=list)
+    # closed header editions (migration 0011), oldest first; the contract row holds the open one
+    header_history: list[ContractHeaderHistory] = field(default_factory=list)
 
 
 async def sites_with_contracts(
@@ -62,7 +65,7 @@ async def contracts_by_id(
 async def configurations(
     session: AsyncSession, *, contract_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, ContractConfiguration]:
-    """Configuration rows of many contracts: five statements whatever the number of contracts."""
+    """Configuration rows of every edition of many contracts: six statements whatever the number of contracts."""
     out: dict[uuid.UUID, ContractConfiguration] = defaultdict(ContractConfiguration)
     for contract_id in contract_ids:
         out[contract_id] = ContractConfiguration()
@@ -72,6 +75,7 @@ async def configurations(
         (LaborHourJob, "labor_hour_jobs", (LaborHourJob.start_date, LaborHourJob.job_code)),
         (RevenueShareThreshold, "revenue_share_thresholds", (RevenueShareThreshold.position,)),
         (ContractComponent, "components", (ContractComponent.building_block, ContractComponent.valid_from)),
+        (ContractHeaderHistory, "header_history", (ContractHeaderHistory.to_period,)),
     )
     for model, attribute, order in tables:
         rows = await session.execute(

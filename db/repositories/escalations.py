@@ -33,8 +33,12 @@ async def escalation_inputs(
 ) -> list[EscalationInputs]:
     """Every contract (or those of `site_numbers`, 4 digits) by site number, with its fixed-fee rows,
     labor-hour job rows and management-agreement / billable-account setting versions: four statements."""
-    statement = select(Contract, CustomerSite.site_number).join(
-        CustomerSite, CustomerSite.id == Contract.site_id
+    # active contracts only, locked: the job replaces rows an approval could replace meanwhile (issue 10 §3)
+    statement = (
+        select(Contract, CustomerSite.site_number)
+        .join(CustomerSite, CustomerSite.id == Contract.site_id)
+        .where(Contract.status == "active")
+        .with_for_update(of=Contract)
     )
     if site_numbers:
         statement = statement.where(CustomerSite.site_number.in_(site_numbers))
@@ -45,16 +49,25 @@ async def escalation_inputs(
     by_contract = {i.contract.id: i for i in inputs}
     ids = list(by_contract)
     for fee in (
-        await session.execute(select(FixedFeeService).where(FixedFeeService.contract_id.in_(ids)))
+        await session.execute(
+            select(FixedFeeService).where(
+                FixedFeeService.contract_id.in_(ids), FixedFeeService.to_period.is_(None)
+            )
+        )
     ).scalars():
         by_contract[fee.contract_id].fees.append(fee)
     for job in (
-        await session.execute(select(LaborHourJob).where(LaborHourJob.contract_id.in_(ids)))
+        await session.execute(
+            select(LaborHourJob).where(LaborHourJob.contract_id.in_(ids), LaborHourJob.to_period.is_(None))
+        )
     ).scalars():
         by_contract[job.contract_id].jobs.append(job)
     components = await session.execute(
         select(ContractComponent).where(
-            ContractComponent.contract_id.in_(ids), ContractComponent.building_block.in_(ESCALATED_BLOCKS)
+            ContractComponent.contract_id.in_(ids),
+            ContractComponent.building_block.in_(ESCALATED_BLOCKS),
+            # the open edition: amendments' closed editions are history (migration 0011)
+            ContractComponent.to_period.is_(None),
         )
     )
     for component in components.scalars():
@@ -69,33 +82,37 @@ async def close_and_copy_rate(
     ends: dt.date | None,
     values: dict[str, Any],
     starts: dt.date | None,
-) -> None:
-    """End a dated rate row on `ends` and add its copy with `values` from `starts`, open-ended."""
+) -> FixedFeeService | LaborHourJob:
+    """End a dated rate row on `ends` and add its copy with `values` from `starts`, open-ended; the copy."""
     row.end_date = ends
     copy = {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key != "id"}
     copy.update(values, start_date=starts, end_date=None)
-    session.add(type(row)(id=uuid.uuid4(), **copy))
+    new = type(row)(id=uuid.uuid4(), **copy)
+    session.add(new)
     await session.flush()
+    return new
 
 
 async def close_and_copy_settings(
     session: AsyncSession, *, component: ContractComponent, settings: dict[str, Any], starts: dt.date
-) -> None:
-    """End a settings version the day before `starts` and add the new version from `starts`."""
-    session.add(
-        ContractComponent(
-            id=uuid.uuid4(),
-            contract_id=component.contract_id,
-            building_block=component.building_block,
-            invoice_group=component.invoice_group,
-            settings=settings,
-            valid_from=starts,
-            valid_to=component.valid_to,
-        )
+) -> ContractComponent:
+    """End a settings version the day before `starts` and add the new version from `starts`; the new one."""
+    new = ContractComponent(
+        id=uuid.uuid4(),
+        contract_id=component.contract_id,
+        building_block=component.building_block,
+        invoice_group=component.invoice_group,
+        settings=settings,
+        valid_from=starts,
+        valid_to=component.valid_to,
+        from_period=component.from_period,
+        to_period=component.to_period,
     )
+    session.add(new)
     await session.execute(
         update(ContractComponent)
         .where(ContractComponent.id == component.id)
         .values(valid_to=starts - dt.timedelta(days=1))
     )
     await session.flush()
+    return new
