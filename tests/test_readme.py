@@ -82,3 +82,22 @@ async def test_the_readme_territory_dry_run_changes_nothing(gql: GraphQLClient) 
     assert result["territory"]["version"] == 1 and len(result["territory"]["history"]) == 1
     again = await gql.as_("test-gis").data('{ territory(layer: "districts", code: "orlando") { name } }')
     assert again["territory"]["name"] == "Orlando"
+
+
+async def test_the_readme_amendment_brings_0239_to_a_first_invoice(gql: GraphQLClient, db: Any) -> None:
+    from db.repositories.users import Grants, upsert_user
+
+    async with db.transaction() as session:
+        await upsert_user(
+            session, subject="readme-admin-2", grants=Grants(roles=("billingAdmin",)), granted_by="t"
+        )
+    (block,) = [b for b in _blocks() if "setContractConfiguration" in b]
+    propose, approve, read = _operations(block)
+    proposed = (await gql.data(propose))["setContractConfiguration"]["amendment"]
+    assert proposed["status"] == "PROPOSED"
+    approved = await gql.as_("readme-admin-2").data(approve.replace("<amendment id>", proposed["id"]))
+    assert approved["approveAmendment"]["amendment"] == {"status": "APPROVED", "decidedBy": "readme-admin-2"}
+    site = (await gql.data(read))["site"]
+    assert site["billingPreview"]["total"] != "0.00"
+    assert site["contract"]["february"]["revenueShareThresholds"] == []
+    assert site["contract"]["amendments"][0]["firstServicePeriod"] == "2025-03"
