@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 import strawberry
 
@@ -62,7 +63,11 @@ class Amendment:
     decision_note: str | None = strawberry.field(description="The decider's note.")
 
     @classmethod
-    def from_row(cls, row: ContractAmendmentRecord, site_number: str) -> Amendment:
+    def from_row(
+        cls, row: ContractAmendmentRecord, site_number: str, *, billing_detail: bool = True
+    ) -> Amendment:
+        """`billing_detail` False hides what InvoiceGroup hides from roles without a need (§4.4): the
+        customer names and vendor ids inside the changes."""
         return cls(
             id=strawberry.ID(str(row.id)),
             number=row.number,
@@ -74,7 +79,7 @@ class Amendment:
             else None,
             summary=row.summary,
             reason=row.reason,
-            changes=JSON(row.changes),
+            changes=JSON(row.changes if billing_detail else _redacted(row.changes)),
             source=row.source,
             proposed_by=row.proposed_by,
             proposed_at=row.proposed_at,
@@ -87,6 +92,17 @@ class Amendment:
 @strawberry.type(description="The amendment as recorded.")
 class AmendmentPayload:
     amendment: Amendment = strawberry.field(description="Its current state.")
+
+
+_PERSONAL = frozenset({"customer_name", "vendor_id"})
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (None if k in _PERSONAL else _redacted(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
 
 
 __all__ = ["Amendment", "AmendmentKind", "AmendmentPayload", "AmendmentStatus"]

@@ -339,8 +339,10 @@ class Contract:
 
         site = await info.context.loaders.site_by_id.load(self._row.site_id)
         number = site.site_number if site is not None else ""
+        detail = info.context.caller.has_any(BILLING_DETAIL)
         return [
-            Amendment.from_row(a, number) for a in await info.context.loaders.amendments.load(self._row.id)
+            Amendment.from_row(a, number, billing_detail=detail)
+            for a in await info.context.loaders.amendments.load(self._row.id)
         ]
 
     @strawberry.field(description="The site the contract bills.")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from db.database import Database
 from db.repositories.users import Grants, upsert_user
@@ -469,3 +469,63 @@ async def test_two_admins_racing_to_decide_one_amendment(committing_db: Database
             await session.execute(
                 text("DELETE FROM app_user WHERE subject IN ('test-admin-2', 'test-admin-3')")
             )
+
+
+async def test_amendments_are_scoped_by_the_database(gql: GraphQLClient, db: Database, settings: Any) -> None:
+    """Row-level security of contract_amendment: a scoped caller reads the amendments of its sites only and
+    writes none; what InvoiceGroup hides from it is hidden inside the changes too."""
+    from tests.conftest import context_for
+
+    groups = {"invoiceGrouping": {"groups": [{"groupNumber": 1, "title": "Parking", "vendorId": "V-SECRET"}]}}
+    for site in ("0918", "0349"):
+        await _propose(gql, CONFIGURE, site=site, period="2025-05", c=groups)
+    async with db.transaction() as session:
+        await upsert_user(
+            session,
+            subject="am-2",
+            grants=Grants(roles=("accountManager",), site_numbers=("0918",)),
+            granted_by="t",
+        )
+    ctx = await context_for(db, settings, "am-2")
+    async with ctx.db.read() as session:
+        seen = (
+            (
+                await session.execute(
+                    text(
+                        "SELECT s.site_number FROM contract_amendment a JOIN contract c ON c.id = a.contract_id "
+                        "JOIN customer_site s ON s.id = c.site_id"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert seen == ["0918"]
+    async with ctx.db.read() as session:
+        with pytest.raises(DBAPIError, match=r"row-level security|permission denied"):
+            await session.execute(
+                text(
+                    "INSERT INTO contract_amendment (contract_id, number, kind, changes, summary, base_edition, "
+                    "proposed_by) SELECT id, 99, 'header', '{}', 'x', 0, 'am-2' FROM contract LIMIT 1"
+                )
+            )
+    data = await gql.as_("am-2").data('{ site(siteNumber: "918") { contract { amendments { changes } } } }')
+    [amendment] = data["site"]["contract"]["amendments"]
+    assert amendment["changes"]["invoice_groups"][0]["vendor_id"] is None
+
+
+async def test_synthetic_demo_terms_are_deterministic_and_labelled(db: Database, gql: GraphQLClient) -> None:
+    from importer.terms import generate_terms
+
+    async with db.transaction() as session:
+        given = await generate_terms(session, anchor=dt.date(2025, 5, 20))
+        assert await generate_terms(session, anchor=dt.date(2025, 5, 20)) == 0  # only evergreen ones
+    rows = await _scalar(
+        db,
+        "SELECT count(*) FROM contract WHERE term_synthetic AND term_end BETWEEN '2025-05-20' AND '2026-11-11'",
+    )
+    assert 40 <= given == rows <= 120, given
+    due = (await gql.data("{ contractsDueForRenewal(withinDays: 120) { siteNumber synthetic } }"))[
+        "contractsDueForRenewal"
+    ]
+    assert due and all(d["synthetic"] for d in due)
