@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import billing
 from billing.money import round2
 from db.models import (
     Contract,
@@ -797,10 +798,11 @@ def check_composed(
     _engine_accepts(full, site_number=site_number, site_start_date=site_start_date, argument=argument)
 
 
-def _engine_accepts(
-    full: Mapping[str, Any], *, site_number: str, site_start_date: dt.date | None, argument: str
-) -> None:
-    """Build the engine's configuration through `contract_config` (the one mapping from rows to the engine)."""
+def engine_config(
+    full: Mapping[str, Any], *, site_number: str, site_start_date: dt.date | None
+) -> billing.ContractConfig:
+    """The engine's configuration of a canonical configuration (every key present), built through
+    `contract_config`, the one mapping from rows to the engine; raises what it raises."""
     from db.repositories.amendments import _value
     from resolvers.contract_config import contract_config
 
@@ -823,8 +825,14 @@ def _engine_accepts(
             if c is not None
         ],
     )
+    return contract_config(site, contract, configuration)
+
+
+def _engine_accepts(
+    full: Mapping[str, Any], *, site_number: str, site_start_date: dt.date | None, argument: str
+) -> None:
     try:
-        contract_config(site, contract, configuration)
+        engine_config(full, site_number=site_number, site_start_date=site_start_date)
     except (InvalidConfiguration, ValueError, TypeError, KeyError, ArithmeticError) as error:
         raise InvalidContractInput(
             f"the billing engine refuses the configuration: {error}",
@@ -837,5 +845,6 @@ __all__ = [
     "Checker",
     "check_composed",
     "configuration_changes",
+    "engine_config",
     "header_changes",
 ]
