@@ -35,6 +35,7 @@ from schema.problems import (
     NoContractProblem,
     NoInvoiceProblem,
     NotFoundProblem,
+    SiteClosedProblem,
     StatementReplacedProblem,
     StatementSentProblem,
     TransitionNotAllowedProblem,
@@ -414,6 +415,7 @@ GenerateResult = Annotated[
     | TransitionNotAllowedProblem
     | IdempotencyKeyReusedProblem
     | InvalidConfigurationProblem
+    | SiteClosedProblem
     | InternalProblem,
     strawberry.union("GenerateStatementResult", description="A generated statement, or why there is none."),
 ]
