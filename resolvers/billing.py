@@ -35,10 +35,9 @@ from db.repositories.contracts import ContractConfiguration
 from db.repositories.facts import load_reduced_facts
 from db.repositories.sites import SiteOrder, find_sites
 from resolvers import validation
-from resolvers.amendments import check_billable
+from resolvers.billing_gates import billable, check_billable
 from resolvers.context import Context
 from resolvers.contract_config import contract_config, header_for
-from resolvers.errors import TowneError
 from resolvers.sites import FilterInput, build_query
 
 K = TypeVar("K")
@@ -151,14 +150,16 @@ async def billing_preview(
     service_period: str | None,
     building_blocks: Sequence[BuildingBlock] | None = None,
 ) -> BillingPreview | None:
-    """Invoices and totals of the site for the period, computed now; None when the site has no contract."""
+    """Invoices and totals of the site for the period, computed now; None when the site has no contract.
+    A period `billing_gates.check_billable` refuses raises its error (`SITE_CLOSED` after the site's close
+    date; `CONTRACT_NOT_ACTIVE`, `CONTRACT_ENDED` by the contract's lifecycle)."""
     period_given = validation.optional_period(service_period)
     contract = await ctx.loaders.contract_by_site.load(site.id)
     if contract is None:
         return None
-    configuration = await ctx.loaders.configuration.load(contract.id)
     period = period_or_default(period_given, BillingType[contract.billing_type], ctx)
-    check_billable(contract, period)  # a draft, archived or ended contract bills nothing (issue 10 §4)
+    check_billable(site, contract, period)
+    configuration = await ctx.loaders.configuration.load(contract.id)
     config = restrict(Billable(site, contract, configuration).config_for(period), building_blocks)
     facts = await ctx.loaders.facts.load((site.id, fact_needs(config, period), period))
     return preview(config, period, facts)
@@ -168,21 +169,17 @@ async def portfolio_previews(
     ctx: Context, *, raw: FilterInput | None, period: ServicePeriod, limit: int
 ) -> tuple[list[CustomerSite], dict[uuid.UUID, BillingPreview]]:
     """Sites matching the filter (by site number) and their previews: sites, contracts, configuration and
-    facts each in a fixed number of statements (the portfolio view and `bench/billing.py`)."""
+    facts each in a fixed number of statements (the portfolio view and `bench/billing.py`).
+
+    A site whose period `billing_gates` refuses (closed before the period starts; a draft, archived or ended
+    contract) is left out of the result, site and preview: it has nothing to bill for the period (so fewer than `limit` sites may come
+    back). Its periods up to the close date are listed as any other site's."""
     query = await build_query(ctx, raw)
     async with ctx.db.read() as session:
         rows = await find_sites(session, query=query, order=SiteOrder.SITE_NUMBER, offset=0, limit=limit)
-        sites = [site for site, _ in rows]
-        billables = await load_billables(session, site_ids=[s.id for s in sites])
-        # contracts that bill nothing for the period (draft, archived, ended: issue 10 §4) get no preview
-        billables = {k: b for k, b in billables.items() if _bills(b.contract, period)}
+        billables = await load_billables(session, site_ids=[s.id for s, _ in rows])
+        refused = {i for i, b in billables.items() if not billable(b.site, b.contract, period)}
+        sites = [site for site, _ in rows if site.id not in refused]
+        billables = {i: b for i, b in billables.items() if i not in refused}
         previews = await compute_previews(session, billables, period)
     return sites, previews
-
-
-def _bills(contract: Contract, period: ServicePeriod) -> bool:
-    try:
-        check_billable(contract, period)
-    except TowneError:
-        return False
-    return True

@@ -478,6 +478,52 @@ class ContractEnded(TowneError):
     code = "CONTRACT_ENDED"
 
 
+# ------------------------------------------------------------- site management (issue 10 §1, Problem members)
+
+
+class SiteNumberInUse(TowneError):
+    """The site number of a new site is taken (domain.md §1.2: the business key is unique)."""
+
+    code = "SITE_NUMBER_IN_USE"
+
+    def __init__(self, message: str, *, site_number: str, argument: str = "input.siteNumber") -> None:
+        super().__init__(message, argument=argument, siteNumber=site_number)
+        self.site_number = site_number
+
+
+class ZipNotGeocodable(TowneError):
+    """No point was given and the ZIP (nor its 3-digit prefix in the state) is in the offline gazetteer."""
+
+    code = "ZIP_NOT_GEOCODABLE"
+
+    def __init__(self, message: str, *, zip_code: str, state: str, argument: str = "input.zip") -> None:
+        super().__init__(message, argument=argument, zip=zip_code, state=state)
+        self.zip_code, self.state = zip_code, state
+
+
+class SiteChanged(TowneError):
+    """The site was changed since the `updatedAt` the caller read (`expectedUpdatedAt`): nothing was written."""
+
+    code = "SITE_CHANGED"
+
+    def __init__(self, message: str, *, current_updated_at: Any, argument: str = "expectedUpdatedAt") -> None:
+        super().__init__(message, argument=argument, currentUpdatedAt=current_updated_at.isoformat())
+        self.current_updated_at = current_updated_at
+
+
+class SiteClosed(TowneError):
+    """The service period starts after the site's close date: nothing is billed for it (the period that
+    contains the close date still bills, whole, domain.md §0.1: no pro-ration)."""
+
+    code = "SITE_CLOSED"
+
+    def __init__(self, message: str, *, site_number: str, close_date: Any, service_period: str) -> None:
+        super().__init__(
+            message, siteNumber=site_number, closeDate=close_date.isoformat(), servicePeriod=service_period
+        )
+        self.site_number, self.close_date, self.service_period = site_number, close_date, service_period
+
+
 def all_error_classes() -> list[type[TowneError]]:
     """Every `TowneError` class, the base included (the mapping test walks this)."""
     found: list[type[TowneError]] = []

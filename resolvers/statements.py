@@ -46,8 +46,8 @@ from db.repositories import sites as site_repo
 from db.repositories import statements as repo
 from db.repositories.statements import InvoiceRecord
 from resolvers import validation
-from resolvers.amendments import check_billable as contract_gate
 from resolvers.billing import compute_previews, load_billables, period_or_default
+from resolvers.billing_gates import check_billable
 from resolvers.context import Context
 from resolvers.errors import (
     BadUserInput,
@@ -159,9 +159,10 @@ async def generate_statement(
     (§3.2). One transaction: lease, plan (§3.3), carried ad-hoc lines, computation, forecast comparison,
     status, rows. `request` is the fingerprint stored with the key (default: this operation's arguments).
     With `require_sent` (regeneration, §3.5) the current version must be Sent, checked under the locks.
-    Raises `NotFound`, `NoContract`, `GenerationInFlight`, `IdempotencyKeyReused`, `TransitionNotAllowed`,
-    `NoInvoiceProduced`, `InvalidConfiguration` (nothing to bill: no version is kept and the request is
-    stored FAILED, so the key may be retried).
+    Raises `NotFound`, `NoContract`, `SiteClosed` (a period after the close date, `billing_gates`),
+    `GenerationInFlight`, `IdempotencyKeyReused`, `TransitionNotAllowed`, `NoInvoiceProduced`,
+    `InvalidConfiguration` (nothing to bill: no version is kept and the request is stored FAILED, so the
+    key may be retried).
     """
     request = request or fingerprint(
         "generateStatement",
@@ -170,6 +171,7 @@ async def generate_statement(
     )
     site, contract = await _billable(ctx, site_number)
     period = period_or_default(service_period, billing.BillingType[contract.billing_type], ctx)
+    check_billable(site, contract, period)  # before anything is written: a refusal records no request
 
     async def record(
         session: AsyncSession, *, ids: tuple[uuid.UUID, uuid.UUID] | None, error: str | None
@@ -274,8 +276,8 @@ async def _write_version(
     if plan.replaces is not None:
         revision = await repo.supersede(session, version=by_number[plan.replaces])
     billables = await load_billables(session, site_ids=[site.id])
-    # the contract's lifecycle, read in this transaction (issue 10 §4): drafts, archived, ended contracts
-    contract_gate(billables[site.id].contract, period)
+    # again inside the unit of work: the site may have been closed since it was read
+    check_billable(billables[site.id].site, billables[site.id].contract, period)
     previews = await compute_previews(
         session, billables, period, versions={site.id: plan.version}, adhoc={site.id: adhoc}
     )

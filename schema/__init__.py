@@ -1,6 +1,7 @@
 """The GraphQL contract: one module per aggregate, each contributing its root fields, merged here.
 
     sites.py        Site, filters, `site`, `sites`
+    site_mutations.py  `addCustomerSite`, `updateCustomerSite`, `closeCustomerSite`, `reopenCustomerSite`
     territories.py  layers, territories, assignments, `territoryLayers`, `territoryLayer`, `territory`
     contracts.py    Contract and its configuration rows (as amended, or a service period's edition)
     amendments.py   amendments, their approval, the contract term and lifecycle; contract_inputs.py the
@@ -32,6 +33,7 @@ from schema.errors import ErrorLanguage
 from schema.guard import guard_arguments
 from schema.limits import limit_extensions
 from schema.scalars import SCALARS
+from schema.site_mutations import SiteMutations
 from schema.sites import SiteRoot
 from schema.statements import StatementMutations, StatementRoot
 from schema.territories import TerritoryMutations, TerritoryRoot
@@ -39,13 +41,15 @@ from schema.users import UserMutations, UserRoot
 from server.settings import Settings
 
 Query = merge_types("Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot, ContractRoot, UserRoot))
-Mutation = merge_types("Mutation", (StatementMutations, ContractMutations, TerritoryMutations, UserMutations))
+Mutation = merge_types(
+    "Mutation", (StatementMutations, ContractMutations, SiteMutations, TerritoryMutations, UserMutations)
+)
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Reads: sites, territories and their history, contracts, billing previews, statements, users."
 )
 Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Writes: statement generation and its lifecycle (domain.md §3), contract amendments with approval and "
-    "the contract lifecycle (docs/contracts.md), territory editing (domain.md §4.3), user administration. Expected failures are `Problem` members; "
+    "the contract lifecycle (docs/contracts.md), territory editing (domain.md §4.3), user administration, site management (domain.md §1.2). Expected failures are `Problem` members; "
     "a field is null only together with an entry in `errors` (a malformed argument), so one failing alias "
     "leaves what its neighbours did and said."
 )

@@ -32,6 +32,8 @@ CONTRACT_ADMINS = frozenset({"billingAdmin"})
 # territory editing (issue 9 §1): GIS editors; manual assignments also billing admins
 GIS_EDITORS = frozenset({"gisEditor"})
 MANUAL_ASSIGNERS = frozenset({"gisEditor", "billingAdmin"})
+# site management (issue 10 §1; §3.9 "add customers, edit … site general info"): billing admins only
+SITE_ADMINS = frozenset({"billingAdmin"})
 
 
 def check(info: Info[Any, Any], roles: frozenset[str], action: str) -> None:
@@ -115,16 +117,22 @@ def manual_assigner(action: str) -> list[FieldExtension]:
     return [Requires(MANUAL_ASSIGNERS, action)]
 
 
+def site_admin(action: str) -> list[FieldExtension]:
+    return [Requires(SITE_ADMINS, action)]
+
+
 __all__ = [
     "BILLING_DETAIL",
     "CONTRACT_ADMINS",
     "GIS_EDITORS",
     "MANUAL_ASSIGNERS",
+    "SITE_ADMINS",
     "STATEMENT_WRITERS",
     "USER_ADMINS",
     "Requires",
     "check",
     "gis_editor",
     "manual_assigner",
+    "site_admin",
     "statement_writer",
 ]

@@ -231,16 +231,10 @@ class BillingPreview:
         )
 
 
-@strawberry.type(
-    description="A site and its billing preview (null preview: no contract, or one that bills nothing for "
-    "the period)."
-)
+@strawberry.type(description="A site and its billing preview (null preview: no contract).")
 class SiteBillingPreview:
     site: Annotated[Site, strawberry.lazy("schema.sites")] = strawberry.field(description="The site.")
-    preview: BillingPreview | None = strawberry.field(
-        description="Null when the site has no contract, or its contract bills nothing for the period: a "
-        "draft or archived contract, a period after its termination or the end of its term (issue 10 §4)."
-    )
+    preview: BillingPreview | None = strawberry.field(description="Null when the site has no contract.")
 
 
 @strawberry.type

@@ -210,7 +210,8 @@ class Contract:
     hours_backup_report: bool = strawberry.field(description="An hours backup report goes with the invoice.")
     supporting_reports: list[str] = strawberry.field(description="Supporting reports selected (§3.7).")
     configuration_source: str = strawberry.field(
-        description="`snapshot`: full configuration imported; `export`: only the contract table row."
+        description="`snapshot`: full configuration imported; `export`: only the contract table row; `api`: "
+        "created with its site by `addCustomerSite` (no building blocks until configured)."
     )
     occupied_room: OccupiedRoom = strawberry.field(description="Per-occupied-room settings (§2.3).")
     notes: str | None = strawberry.field(description="Free text (§1.3), e.g. terms not automated.")

@@ -225,6 +225,38 @@ class ContractStateProblem(Problem):
     pass
 
 
+@strawberry.type(description="The site number is taken: site numbers are unique (domain.md §1.2).")
+class SiteNumberInUseProblem(Problem):
+    site_number: str = strawberry.field(description="The 4-digit site number that is taken.")
+
+
+@strawberry.type(
+    description="No point was given and the ZIP code cannot be geocoded offline (neither the ZIP nor its "
+    "3-digit prefix in the state is known): give `location` (lon/lat) instead."
+)
+class ZipNotGeocodableProblem(Problem):
+    zip: str = strawberry.field(description="The ZIP code given.")
+    state: str = strawberry.field(description="The state given.")
+
+
+@strawberry.type(
+    description="The site changed since the `updatedAt` the caller read: nothing was written; read it again "
+    "and redo the change."
+)
+class SiteChangedProblem(Problem):
+    current_updated_at: dt.datetime = strawberry.field(description="The site's `updatedAt` now.")
+
+
+@strawberry.type(
+    description="The service period starts after the site's close date: nothing is billed for it (the "
+    "period containing the close date still bills whole, domain.md §0.1)."
+)
+class SiteClosedProblem(Problem):
+    site_number: str = strawberry.field(description="4-digit site number.")
+    close_date: dt.date = strawberry.field(description="The site's close date.")
+    service_period: str = strawberry.field(description="The refused period, YYYY-MM.")
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
     problem: type[Problem] | None  # the payload-union member; None: only ever a GraphQL error
@@ -273,6 +305,10 @@ ERRORS: dict[str, ErrorSpec] = {
     errors.ContractArchived.code: ErrorSpec(ContractStateProblem, 409),
     errors.ContractNotActive.code: ErrorSpec(ContractStateProblem, 409),
     errors.ContractEnded.code: ErrorSpec(ContractStateProblem, 409),
+    errors.SiteNumberInUse.code: ErrorSpec(SiteNumberInUseProblem, 409),
+    errors.ZipNotGeocodable.code: ErrorSpec(ZipNotGeocodableProblem, 422),
+    errors.SiteChanged.code: ErrorSpec(SiteChangedProblem, 409),
+    errors.SiteClosed.code: ErrorSpec(SiteClosedProblem, 409),
     errors.Busy.code: ErrorSpec(None, 503),
     errors.Unavailable.code: ErrorSpec(None, 503),
     errors.ServiceBusy.code: ErrorSpec(None, 503),
@@ -354,6 +390,18 @@ def problem(error: errors.TowneError, union: Any) -> Any:
         }
     elif hasattr(error, "problem_fields"):
         extra = error.problem_fields()
+    elif isinstance(error, errors.SiteNumberInUse):
+        extra = {"site_number": error.site_number}
+    elif isinstance(error, errors.ZipNotGeocodable):
+        extra = {"zip": error.zip_code, "state": error.state}
+    elif isinstance(error, errors.SiteChanged):
+        extra = {"current_updated_at": error.current_updated_at}
+    elif isinstance(error, errors.SiteClosed):
+        extra = {
+            "site_number": error.site_number,
+            "close_date": error.close_date,
+            "service_period": error.service_period,
+        }
     elif member is InternalProblem:
         extra = {"request_id": str(error.extensions.get("requestId", ""))}
     return member(code=error.code, message=error.message, **extra)

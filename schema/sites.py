@@ -117,6 +117,10 @@ class Site:
     )
     close_date: dt.date | None = strawberry.field(description="End of operation.")
     is_active: bool = strawberry.field(description="The operation is running.")
+    updated_at: dt.datetime = strawberry.field(
+        description="When the site row last changed; pass it as `expectedUpdatedAt` to `updateCustomerSite` "
+        "so a concurrent change is not overwritten unseen."
+    )
     geocode_method: GeocodeMethod | None = strawberry.field(
         description="How `location` was found; null: no point."
     )
@@ -147,6 +151,7 @@ class Site:
             start_date=row.start_date,
             close_date=row.close_date,
             is_active=row.is_active,
+            updated_at=row.updated_at,
             geocode_method=GeocodeMethod(row.geocode_method) if row.geocode_method else None,
             _row=row,
         )

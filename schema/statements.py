@@ -36,6 +36,7 @@ from schema.problems import (
     NoContractProblem,
     NoInvoiceProblem,
     NotFoundProblem,
+    SiteClosedProblem,
     StatementReplacedProblem,
     StatementSentProblem,
     TransitionNotAllowedProblem,
@@ -416,6 +417,7 @@ GenerateResult = Annotated[
     | IdempotencyKeyReusedProblem
     | InvalidConfigurationProblem
     | ContractStateProblem
+    | SiteClosedProblem
     | InternalProblem,
     strawberry.union("GenerateStatementResult", description="A generated statement, or why there is none."),
 ]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import billing
 from billing import config as cfg
 from billing.codes import (
     AccumulationType,
@@ -29,6 +30,7 @@ from resolvers.contract_config import from_settings
 from resolvers.errors import InvalidContractInput
 from schema import contract_inputs as gi
 from schema.contracts import BillingType, BuildingBlock
+from schema.scalars import Rate
 
 
 def _problems(call: Any) -> list[tuple[str, str]]:
@@ -53,8 +55,8 @@ def test_every_problem_of_one_input_is_reported_with_its_path() -> None:
             thresholds=[
                 gi.ThresholdStructureInput(
                     revenue_codes=["VD1", "VD1", "bad code"],
-                    tiers=[gi.TierInput(percentage=Decimal(24), amount=Decimal(0)),
-                           gi.TierInput(percentage=Decimal(130), amount=Decimal("10.001"))],
+                    tiers=[gi.TierInput(percentage=Rate(Decimal(24)), amount=Decimal(0)),
+                           gi.TierInput(percentage=Rate(Decimal(130)), amount=Decimal("10.001"))],
                 )
             ]
         ),
@@ -122,12 +124,14 @@ def test_valid_management_agreement_settings_are_what_the_engine_reads() -> None
     configuration = gi.ContractConfigurationInput(
         building_blocks=[BuildingBlock.MANAGEMENT_AGREEMENT],
         management_agreement=gi.ManagementAgreementInput(
-            fee_type=cfg.ManagementAgreementType.FIXED_FEE,
+            fee_type=ManagementAgreementType.FIXED_FEE,
             invoice_group=1,
             fixed_fee_amount=Decimal("1500.00"),
-            claims=gi.ClaimsInput(type=cfg.ClaimsType.ANNUAL_CALENDAR, cap_amount=Decimal("5000.00")),
-            profit_share=gi.ProfitShareInput(tiers=[gi.TierInput(percentage=Decimal(20), amount=Decimal(0))]),
-            management_fee_escalator=gi.EscalatorInput(month=7, value=Decimal(3)),
+            claims=gi.ClaimsInput(type=ClaimsType.ANNUAL_CALENDAR, cap_amount=Decimal("5000.00")),
+            profit_share=gi.ProfitShareInput(
+                tiers=[gi.TierInput(percentage=Rate(Decimal(20)), amount=Decimal(0))]
+            ),
+            management_fee_escalator=gi.EscalatorInput(month=7, value=Rate(Decimal(3))),
         ),
     )
     changes = configuration_changes(configuration)
@@ -146,8 +150,8 @@ def test_valid_management_agreement_settings_are_what_the_engine_reads() -> None
 # ---- every real configuration can be entered through the input (the 16 PROD snapshots)
 
 
-def _d(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+def _d(value: Any) -> Rate | None:
+    return None if value is None else Rate(Decimal(str(value)))
 
 
 def _escalator(settings: dict[str, Any], prefix: str) -> gi.EscalatorInput | None:
@@ -163,7 +167,8 @@ def _escalator(settings: dict[str, Any], prefix: str) -> gi.EscalatorInput | Non
 
 def _tiers(tiers: list[dict[str, Any]]) -> list[gi.TierInput]:
     return [
-        gi.TierInput(percentage=Decimal(t["share_percentage"]), amount=Decimal(t["amount"])) for t in tiers
+        gi.TierInput(percentage=Rate(Decimal(t["share_percentage"])), amount=Decimal(t["amount"]))
+        for t in tiers
     ]
 
 
@@ -175,7 +180,7 @@ def _input_of(contract: Any, configuration: Any) -> gi.ContractConfigurationInpu
     """What a billing admin would type to enter this stored configuration."""
     components = {c.building_block: c.settings for c in configuration.components if c.valid_to is None}
     out = gi.ContractConfigurationInput(
-        building_blocks=[BuildingBlock[b] for b in contract.building_blocks],
+        building_blocks=[billing.BuildingBlock[b] for b in contract.building_blocks],
         invoice_grouping=gi.InvoiceGroupingInput(
             groups=[gi.InvoiceGroupInput(group_number=g.group_number, title=g.title, description=g.description,
                                          site_number_override=g.site_number_override, customer_name=g.customer_name,
@@ -192,7 +197,7 @@ def _input_of(contract: Any, configuration: Any) -> gi.ContractConfigurationInpu
                                        is_salaried=j.is_salaried, start_date=j.start_date, end_date=j.end_date,
                                        invoice_group=j.invoice_group) for j in configuration.labor_hour_jobs]
         ),
-        per_occupied_room=gi.PerOccupiedRoomInput(room_rate=contract.occupied_room_rate or Decimal(0),
+        per_occupied_room=gi.PerOccupiedRoomInput(room_rate=Rate(contract.occupied_room_rate or Decimal(0)),
                                                   code=contract.occupied_room_code,
                                                   invoice_group=contract.occupied_room_invoice_group),
         revenue_share=gi.RevenueShareInput(
@@ -248,8 +253,8 @@ def _input_of(contract: Any, configuration: Any) -> gi.ContractConfigurationInpu
             invoice_group=s.get("invoice_group"),
             fixed_fee_amount=_d(s.get("fixed_fee_amount")),
             jobs=[gi.ManagementFeeJobInput(code=j["code"], description=j.get("description"),
-                                           standard_rate=Decimal(j["standard_rate"]),
-                                           overtime_rate=Decimal(j["overtime_rate"]),
+                                           standard_rate=Rate(Decimal(j["standard_rate"])),
+                                           overtime_rate=Rate(Decimal(j["overtime_rate"])),
                                            standard_rate_escalator_value=_d(j.get("standard_rate_escalator_value")),
                                            overtime_rate_escalator_value=_d(j.get("overtime_rate_escalator_value")))
                   for j in s.get("per_labor_hour_job_code_data") or ()],
@@ -273,7 +278,7 @@ def _input_of(contract: Any, configuration: Any) -> gi.ContractConfigurationInpu
                 amount=_d(s.get("validation_threshold_amount")))
             if s.get("validation_threshold_enabled") else None,
             non_gl_expenses=[gi.NonGlExpenseInput(
-                expense_type=NonGlExpenseType[e["expense_type"]], expense_amount=Decimal(e["expense_amount"]),
+                expense_type=NonGlExpenseType[e["expense_type"]], expense_amount=Rate(Decimal(e["expense_amount"])),
                 payroll_type=_enum(PayrollType, e.get("payroll_type")), expense_title=e.get("expense_title"),
                 final_period_billed=dt.date.fromisoformat(e["final_period_billed"][:10])
                 if e.get("final_period_billed") else None,

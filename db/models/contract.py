@@ -84,7 +84,8 @@ class Contract(Timestamped, Base):
     occupied_room_rate: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
     occupied_room_code: Mapped[str | None] = mapped_column(Text)
     occupied_room_invoice_group: Mapped[int | None] = mapped_column(Integer)
-    # 'export' = contracts.csv only; 'snapshot' = full configuration from contracts/NNNN.json
+    # 'export' = contracts.csv only; 'snapshot' = full configuration from contracts/NNNN.json;
+    # 'api' = created with its site by `addCustomerSite` (migration 0012)
     configuration_source: Mapped[str] = mapped_column(Text, nullable=False, server_default="export")
     notes: Mapped[str | None] = mapped_column(Text)  # §1.3 free text (un-automated terms such as ECI clauses)
     accounts_payable: Mapped[str | None] = mapped_column(Text)
@@ -108,7 +109,9 @@ class Contract(Timestamped, Base):
         CheckConstraint(f"building_blocks <@ ARRAY[{_BLOCK_LIST}]::text[]", name="building_blocks_known"),
         CheckConstraint("increment_month BETWEEN 1 AND 12", name="increment_month_range"),
         CheckConstraint("increment_percentage >= 0", name="increment_non_negative"),
-        CheckConstraint("configuration_source IN ('export', 'snapshot')", name="configuration_source_known"),
+        CheckConstraint(
+            "configuration_source IN ('export', 'snapshot', 'api')", name="configuration_source_known"
+        ),
         CheckConstraint(
             "status IN ('draft', 'active', 'expired', 'terminated', 'archived')", name="status_known"
         ),

@@ -352,6 +352,7 @@ _SITE: dict[str, Builder] = {
     "startDate": _leaf(lambda s: s.c.start_date),
     "closeDate": _leaf(lambda s: s.c.close_date),
     "isActive": _leaf(lambda s: s.c.is_active),
+    "updatedAt": _leaf(lambda s: _iso_utc(s.c.updated_at)),
     "geocodeMethod": _leaf(lambda s: func.upper(s.c.geocode_method)),
     "vendorId": _billing_detail(lambda s: s.c.vendor_id),
     "location": _leaf(lambda s: cast(func.ST_AsGeoJSON(s.c.location, 15), _JSON)),
