@@ -529,3 +529,33 @@ async def test_synthetic_demo_terms_are_deterministic_and_labelled(db: Database,
         "contractsDueForRenewal"
     ]
     assert due and all(d["synthetic"] for d in due)
+
+
+async def test_a_new_site_is_onboarded_to_a_first_statement(gql: GraphQLClient, second_admin: str) -> None:
+    """addCustomerSite → a draft contract that bills nothing → configuration and activation amendments,
+    approved by a second admin → a fixed-fee statement (issue 10 §1–§4)."""
+    from tests.test_site_admin import ADD, new_site
+
+    added = (await gql.data(ADD, input=new_site("9950")))["addCustomerSite"]
+    assert added["__typename"] == "CustomerSitePayload", added
+    status = await gql.data('{ site(siteNumber: "9950") { contract { status billingType } } }')
+    assert status["site"]["contract"] == {"status": "DRAFT", "billingType": "ARREARS"}
+    refused = await gql.error(PREVIEW, site="9950", p="2025-04")
+    assert refused["extensions"]["code"] == "CONTRACT_NOT_ACTIVE"
+    configuration = {
+        "buildingBlocks": ["FIXED_FEE"],
+        "fixedFee": {"services": [{"displayName": "Valet management", "code": "4700", "fee": "4250.00"}]},
+    }
+    fee = await _propose(gql, CONFIGURE, site="9950", period="2025-04", c=configuration)
+    activate = (
+        await gql.data(
+            'mutation { activateContract(siteNumber: "9950", term: {start: "2025-04-01", end: "2028-03-31", '
+            f"autoRenewMonths: 12, noticeDays: 90}}) {{ {AMENDMENT} }} }}"
+        )
+    )["activateContract"]
+    outcome = await gql.as_(SECOND).data(APPROVE_MANY, ids=[fee["id"], activate["amendment"]["id"]])
+    assert [o["result"]["amendment"]["status"] for o in outcome["approveAmendments"]] == ["APPROVED"] * 2
+    lines = (await _preview(gql, "9950", "2025-04"))["invoices"][0]["lines"]
+    assert lines == [{"title": "Valet management", "code": "4700", "amount": "4250.00"}]
+    generated = (await gql.data(GENERATE, site="9950", p="2025-04"))["generateStatement"]
+    assert generated["statement"]["total"] == "4250.00"
