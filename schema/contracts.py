@@ -15,6 +15,7 @@ import strawberry
 import billing
 from resolvers.records import ContractConfiguration, ContractRecord
 from schema.access import BILLING_DETAIL
+from schema.audit import contract_audit_log
 from schema.common import Ctx, from_attributes, register_enum
 from schema.scalars import JSON, Rate
 
@@ -179,6 +180,7 @@ class Contract:
     )
     occupied_room: OccupiedRoom = strawberry.field(description="Per-occupied-room settings (§2.3).")
     _row: strawberry.Private[ContractRecord]
+    audit_log = contract_audit_log()
 
     @classmethod
     def from_row(cls, row: ContractRecord) -> Contract:
