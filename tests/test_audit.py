@@ -69,7 +69,7 @@ async def _site_ids(db: Database) -> dict[str, str]:
             text("SELECT site_number, id::text FROM customer_site WHERE site_number IN (:a, :b)"),
             {"a": OWN_SITE, "b": OTHER_SITE},
         )
-        return dict(rows.all())  # type: ignore[arg-type]
+        return dict(rows.all())
 
 
 async def _contract_id(db: Database, site_number: str) -> str:
