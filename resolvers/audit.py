@@ -7,6 +7,7 @@ these functions read through the caller's door, so a scoped caller gets the entr
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -14,15 +15,20 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from db.database import operation
 from db.repositories import audit as repo
 from db.repositories.audit import AuditEntry, AuditQuery
 from resolvers import validation
-from resolvers.context import Context
+from resolvers.context import BILLING_DETAIL, Caller, Context
 from resolvers.errors import BadUserInput
 from resolvers.sites import decode_cursor
 
 MAX_PAGE = 500
 MAX_ENTITY_ID = 200
+# §4.4: vendor ids and invoice-group billing customers only for roles with a billing need (as `Site.vendorId`);
+# the trail shows that such a column changed, its values only to those roles and auditors
+BILLING_DETAIL_COLUMNS = frozenset({"vendor_id", "customer_name"})
+SEES_BILLING_DETAIL = BILLING_DETAIL | {"auditor"}
 
 # every audited table (migration 0013 `AUDITED`; a table attached later joins here and in the GraphQL enum),
 # with what its entity id is
@@ -100,6 +106,24 @@ def audit_query(
     )
 
 
+def redactor(caller: Caller) -> Any:
+    """What `caller` may see of an entry: the entry itself, or (no billing detail) with the values of vendor ids
+    and billing customers nulled."""
+    if caller.has_any(SEES_BILLING_DETAIL):
+        return lambda entry: entry
+
+    def redact(entry: AuditEntry) -> AuditEntry:
+        if not any(c.column in BILLING_DETAIL_COLUMNS for c in entry.changes):
+            return entry
+        changes = tuple(
+            dataclasses.replace(c, before=None, after=None) if c.column in BILLING_DETAIL_COLUMNS else c
+            for c in entry.changes
+        )
+        return dataclasses.replace(entry, changes=changes)
+
+    return redact
+
+
 async def entry_page(
     ctx: Context, query: AuditQuery, *, first: int, after: str | None
 ) -> tuple[Sequence[AuditEntry], int, bool]:
@@ -109,7 +133,8 @@ async def entry_page(
     offset = decode_cursor(after) + 1 if after else 0
     async with ctx.db.read() as session:
         rows = await repo.find_entries(session, query, offset=offset, limit=first + 1)
-    return rows[:first], offset, len(rows) > first
+    shown = redactor(ctx.caller)
+    return [shown(row) for row in rows[:first]], offset, len(rows) > first
 
 
 def _cell(value: Any) -> str:
@@ -135,15 +160,18 @@ def csv_rows(entry: AuditEntry) -> list[list[str]]:
     return [[*head, c.column, _cell(c.before), _cell(c.after), str(entry.txid)] for c in entry.changes]
 
 
-async def stream_csv(session: Any, query: AuditQuery, *, batch: int = 500) -> AsyncIterator[str]:
-    """The entries of `query` readable in `session` as CSV text (RFC 4180, CRLF), oldest first: the header,
-    then one line per changed column, in chunks of about `batch` entries."""
+async def stream_csv(
+    session: Any, query: AuditQuery, caller: Caller, *, batch: int = 500
+) -> AsyncIterator[str]:
+    """The entries of `query` readable in `session` (bound to `caller`) as CSV text (RFC 4180, CRLF), oldest
+    first: the header, then one line per changed column, in chunks of about `batch` entries."""
+    shown = redactor(caller)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     count = 0
     async for entry in repo.stream_entries(session, query, batch=batch):
-        writer.writerows(csv_rows(entry))
+        writer.writerows(csv_rows(shown(entry)))
         count += 1
         if count % batch == 0:
             yield buffer.getvalue()
@@ -156,9 +184,13 @@ __all__ = [
     "CSV_HEADER",
     "ENTITY_TYPES",
     "MAX_PAGE",
+    "AuditEntry",
+    "AuditQuery",
     "audit_query",
     "csv_rows",
     "entity_type",
     "entry_page",
+    "operation",
+    "redactor",
     "stream_csv",
 ]

@@ -24,10 +24,9 @@ from strawberry.extensions.field_extension import (
 )
 from strawberry.types import Info
 
-from db.database import operation
-from db.repositories.audit import AuditEntry as EntryView
-from db.repositories.audit import AuditQuery
 from resolvers import audit as service
+from resolvers.audit import AuditEntry as EntryView
+from resolvers.audit import AuditQuery, operation
 from resolvers.sites import encode_cursor
 from schema.common import Ctx, PageInfo, register_enum
 from schema.scalars import JSON

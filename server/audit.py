@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from db.database import Database, RequestDatabase
 from db.repositories.audit import AuditQuery
 from resolvers import audit as service
+from resolvers.context import Caller
 from resolvers.errors import Internal, TowneError, Unauthenticated, from_database
 from server.app import _pinned_to_primary, caller_of, problem_response, request_id_of
 from server.gis import _params, instant_of
@@ -46,11 +47,11 @@ def query_of(request: Request) -> AuditQuery:
 def audit_routes(database: Database, settings: Settings, verifier: TokenVerifier) -> list[BaseRoute]:
     """The routes of this module, for `server.app.create_app`."""
 
-    def body(door: RequestDatabase, query: AuditQuery) -> AsyncIterator[bytes]:
+    def body(door: RequestDatabase, query: AuditQuery, caller: Caller) -> AsyncIterator[bytes]:
         async def chunks() -> AsyncIterator[bytes]:
             try:
                 async with door.read() as session:
-                    async for text in service.stream_csv(session, query):
+                    async for text in service.stream_csv(session, query, caller):
                         yield text.encode()
             except Exception:
                 # the status is sent: the client sees a truncated file, the log says why
@@ -71,7 +72,7 @@ def audit_routes(database: Database, settings: Settings, verifier: TokenVerifier
                 raise Unauthenticated("sign in: send `Authorization: Bearer <token>`")
             query = query_of(request)
             response: Response = StreamingResponse(
-                body(door, query),
+                body(door, query, caller),
                 media_type="text/csv; charset=utf-8",
                 headers={
                     "content-disposition": 'attachment; filename="audit-log.csv"',

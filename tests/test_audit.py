@@ -428,3 +428,22 @@ async def test_csv_export_is_scoped_with_one_line_per_change(
         assert extra.status_code == 400 and extra.json()["argument"] == "limit"
         anonymous = await http.get("/audit-log.csv")
         assert anonymous.status_code == 401 and anonymous.json()["code"] == "UNAUTHENTICATED"
+
+
+async def test_vendor_ids_in_the_trail_follow_the_billing_detail_rule(
+    db: Database, gql: GraphQLClient, users: None
+) -> None:
+    """§4.4: vendor ids only for roles with a billing need (and auditors); others see that the column was written,
+    not its value."""
+    site_id = (await _site_ids(db))[OWN_SITE]
+    async with db.transaction() as session:
+        await session.execute(
+            text("UPDATE customer_site SET vendor_id = 'V-AUDIT', rooms = 321 WHERE id = :id"),
+            {"id": site_id},
+        )
+    for subject, shown in ((AM, None), ("test-reporting", None), (ADMIN, "V-AUDIT"), (AUDITOR, "V-AUDIT")):
+        entries = await _entries(gql, subject, type="CUSTOMER_SITE", id=site_id)
+        update = [e for e in entries if e["action"] == "UPDATE"]
+        assert len(update) == 1, subject
+        assert _changes(update[0])["vendor_id"][1] == shown, subject
+        assert _changes(update[0])["rooms"][1] == 321
