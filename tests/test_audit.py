@@ -266,9 +266,8 @@ async def test_a_gis_editor_login_is_recorded_as_itself_and_cannot_borrow_a_call
     assert (update["actor"], update["operation"]) == ("towne_gis_editor", "sql:UPDATE")
     changes = _changes(update)
     before, after = changes["geom"]
-    assert set(before) == {"type", "points", "areaKm2", "md5"} and before["md5"] != after["md5"]
-    assert float(after["areaKm2"]) > float(before["areaKm2"])
-    assert "area_km2" in changes
+    assert before == {"type": "MultiPolygon", "md5": before["md5"]} and before["md5"] != after["md5"]
+    assert float(changes["area_km2"][1]) > float(changes["area_km2"][0])
 
 
 async def test_scopes_account_manager_sees_its_sites_auditor_everything(
@@ -447,3 +446,9 @@ async def test_vendor_ids_in_the_trail_follow_the_billing_detail_rule(
         assert len(update) == 1, subject
         assert _changes(update[0])["vendor_id"][1] == shown, subject
         assert _changes(update[0])["rooms"][1] == 321
+    # the import's INSERT: every column, the point as WKT
+    insert = [
+        e for e in await _entries(gql, ADMIN, type="CUSTOMER_SITE", id=site_id) if e["action"] == "INSERT"
+    ]
+    assert insert[0]["operation"] == "towne import"
+    assert _changes(insert[0])["location"][1].startswith("POINT(-")

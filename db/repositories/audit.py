@@ -8,12 +8,13 @@ ordered by `at`, then by `id` (the order of writing; a bulk statement shares one
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditLog
@@ -54,7 +55,7 @@ class AuditEntry:
     txid: int
 
 
-_COLUMNS = (
+_COLUMNS: tuple[Any, ...] = (
     AuditLog.id,
     AuditLog.at,
     AuditLog.actor,
@@ -63,8 +64,8 @@ _COLUMNS = (
     AuditLog.entity_id,
     AuditLog.site_id,
     AuditLog.action,
-    AuditLog.before,
-    AuditLog.after,
+    cast(AuditLog.before, Text).label("before"),
+    cast(AuditLog.after, Text).label("after"),
     AuditLog.changed,
     AuditLog.txid,
 )
@@ -92,9 +93,14 @@ def _select(query: AuditQuery, *, newest_first: bool) -> Select[Any]:
     return select(*_COLUMNS).where(*_where(query)).order_by(*order)
 
 
+def _document(value: str | None) -> dict[str, Any]:
+    """A stored row document; non-integral numbers (numeric columns, exact in jsonb) as their decimal text, so
+    money is never a float."""
+    return json.loads(value, parse_float=str) if value else {}
+
+
 def _entry(row: Any) -> AuditEntry:
-    before: dict[str, Any] = row.before or {}
-    after: dict[str, Any] = row.after or {}
+    before, after = _document(row.before), _document(row.after)
     return AuditEntry(
         id=row.id,
         at=row.at,

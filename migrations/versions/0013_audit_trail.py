@@ -13,16 +13,18 @@ Create Date: 2026-12-03
   company geography and users), `scope` (who may read it, below), `action`, `before`/`after` (jsonb: every
   column for INSERT and DELETE, only the changed ones for UPDATE), `changed` (their names, sorted), `txid`.
 * What is not a change: `created_at`, `updated_at` and `changed_xact` (bookkeeping) are left out, and an
-  UPDATE that changes nothing else writes no row. Decimals are JSON strings (exact, as in the amendments'
-  canonical changes); geometry is summarised, not copied (a point as WKT; otherwise type, vertex count,
-  geodesic area in km² and the md5 of its EWKB; `territory_version` keeps every territory geometry).
+  UPDATE that changes nothing else writes no row. Values are the row's `to_jsonb` (numerics stay exact JSON
+  numbers; the API and the CSV show non-integral numbers as strings); geometry is summarised, not copied (a
+  point as WKT; otherwise its type and the md5 of its GeoJSON, which changes when any vertex does;
+  `territory_version` keeps every territory geometry, `territory.area_km2` its area).
 * Written by AFTER … FOR EACH STATEMENT triggers with transition tables (one per event: PostgreSQL allows
   transition tables on single-event triggers only), so a bulk write is one INSERT into `audit_log`, in the
-  writer's transaction. One generic SECURITY DEFINER function, `towne_audit()`, takes the key columns, the
-  scope, the site expression and an optional row filter as trigger arguments and reads the table's columns
-  from the catalogue at each statement, so a column added later is audited without touching the trigger.
-  Attaching a table is one call: `SELECT towne_audit_attach('t', 'id', 'contract', 'r.site_id')` (or
-  `attach()` of this module for a migration that imports it).
+  writer's transaction. One generic SECURITY DEFINER function, `towne_audit()`, with static SQL (its plans
+  are cached per trigger and session: about 0.2 ms a statement), reads rows as jsonb, so a column added later
+  is audited without touching the trigger; its arguments are the key columns, the scope, where a row's site
+  is (`SITE_SOURCES`), an optional row filter and the geometry columns (found when attaching). Attaching a
+  table is one call: `SELECT towne_audit_attach('t', 'id', 'contract', 'contract_id')` (or `attach()` of this
+  module); it is idempotent, and is run again after adding a geometry column.
 * Site assignments: only manual ones (`method = 'manual'`) are audited. Automatic assignments follow from a
   territory or site change that is itself audited, and `site_territory_assignment` already is their
   history; auditing them would copy a whole layer's reassignment into the trail at every border edit.
@@ -63,34 +65,25 @@ SCOPES = ("site", "contract", "statement", "company", "users")
 # columns that are bookkeeping, not changes
 NOISE = ("created_at", "updated_at", "changed_xact")
 
-# the site of a row of a contract's child table, of a statement's version, invoice and line
-_CONTRACT_SITE = "(SELECT c.site_id FROM contract c WHERE c.id = r.contract_id)"
-_VERSION_SITE = "(SELECT s.site_id FROM billing_statement s WHERE s.id = r.statement_id)"
-_INVOICE_SITE = (
-    "(SELECT s.site_id FROM statement_version v JOIN billing_statement s ON s.id = v.statement_id"
-    " WHERE v.id = r.statement_version_id)"
-)
-_LINE_SITE = (
-    "(SELECT s.site_id FROM invoice i JOIN statement_version v ON v.id = i.statement_version_id"
-    " JOIN billing_statement s ON s.id = v.statement_id WHERE i.id = r.invoice_id)"
-)
+# How a row names its site (`towne_audit_site`): its own id (a site), its `site_id`, or the parent it hangs from.
+SITE_SOURCES = ("id", "site_id", "contract_id", "statement_id", "statement_version_id", "invoice_id")
 
-# (table, key columns, scope, the row's site as SQL over the row `r`, which rows as SQL over `r`)
+# (table, key columns, scope, where its site is (SITE_SOURCES), which rows: `column=value` or None for all)
 AUDITED: tuple[tuple[str, str, str, str | None, str | None], ...] = (
-    ("customer_site", "id", "site", "r.id", None),
-    ("contract", "id", "contract", "r.site_id", None),
-    ("contract_component", "id", "contract", _CONTRACT_SITE, None),
-    ("fixed_fee_service", "id", "contract", _CONTRACT_SITE, None),
-    ("labor_hour_job", "id", "contract", _CONTRACT_SITE, None),
-    ("revenue_share_threshold", "id", "contract", _CONTRACT_SITE, None),
-    ("invoice_group", "id", "contract", _CONTRACT_SITE, None),
+    ("customer_site", "id", "site", "id", None),
+    ("contract", "id", "contract", "site_id", None),
+    ("contract_component", "id", "contract", "contract_id", None),
+    ("fixed_fee_service", "id", "contract", "contract_id", None),
+    ("labor_hour_job", "id", "contract", "contract_id", None),
+    ("revenue_share_threshold", "id", "contract", "contract_id", None),
+    ("invoice_group", "id", "contract", "contract_id", None),
     ("territory_layer", "id", "company", None, None),
     ("territory", "id", "company", None, None),
-    ("site_territory_assignment", "id", "site", "r.site_id", "r.method = 'manual'"),
-    ("billing_statement", "id", "statement", "r.site_id", None),
-    ("statement_version", "id", "statement", _VERSION_SITE, None),
-    ("invoice", "id", "statement", _INVOICE_SITE, None),
-    ("invoice_line", "id", "statement", _LINE_SITE, None),
+    ("site_territory_assignment", "id", "site", "site_id", "method=manual"),
+    ("billing_statement", "id", "statement", "site_id", None),
+    ("statement_version", "id", "statement", "statement_id", None),
+    ("invoice", "id", "statement", "statement_version_id", None),
+    ("invoice_line", "id", "statement", "invoice_id", None),
     ("app_user", "id", "users", None, None),
     ("app_user_role", "user_id,role", "users", None, None),
     ("app_user_site", "user_id,site_id", "users", None, None),
@@ -111,10 +104,11 @@ def _literal(value: str | None) -> str:
 
 
 def attach(table: str, key: str, scope: str, site: str | None = None, where: str | None = None) -> None:
-    """Audit `table` from now on (a later migration: `from migrations.versions… import attach`, or the SQL
-    function directly). `key`: its primary key column(s), comma-separated; `scope`: one of `SCOPES`;
-    `site`: SQL over the row `r` giving its site's uuid (required for site, contract and statement scopes);
-    `where`: SQL over `r` choosing the rows to audit (None: all)."""
+    """Audit `table` from now on (the SQL function `towne_audit_attach` does the same). `key`: its primary key
+    column(s), comma-separated; `scope`: one of `SCOPES`; `site`: where a row's site is, one of
+    `SITE_SOURCES` (required for the site, contract and statement scopes); `where`: `column=value`, the rows
+    to audit (None: all). Run it again after adding a geometry column to the table (its columns are
+    summarised, not copied, and are found when attaching)."""
     op.execute(
         f"SELECT towne_audit_attach({_literal(table)}::regclass, {_literal(key)}, {_literal(scope)},"
         f" {_literal(site)}, {_literal(where)})"
@@ -138,75 +132,123 @@ $$
 """
 
 
-AUDIT_GEOMETRY = """
-CREATE FUNCTION towne_audit_geometry(g geometry) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = public, pg_temp AS $$
-    SELECT CASE WHEN g IS NULL THEN NULL
-                WHEN GeometryType(g) = 'POINT' THEN to_jsonb(ST_AsText(g))
-                ELSE jsonb_build_object('type', GeometryType(g), 'points', ST_NPoints(g),
-                                        'areaKm2', round((ST_Area(g::geography) / 1e6)::numeric, 3)::text,
-                                        'md5', md5(ST_AsEWKB(g))) END
-$$
+# Row documents: the row's jsonb without bookkeeping, its geometry columns summarised (they arrive as GeoJSON,
+# PostGIS' cast to json): a point as WKT, anything else as its type and the md5 of its GeoJSON. plpgsql, not SQL with SET: an SQL function with a SET clause is planned again at every
+# statement that calls it, which made an audited single-row statement five times dearer.
+AUDIT_HELPERS = f"""
+CREATE FUNCTION towne_audit_doc(p_row jsonb, p_geometry text[]) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    g text;
+    v_doc jsonb := p_row - {_array(NOISE)};
+BEGIN
+    -- from the GeoJSON, not the geometry: parsing it back and measuring a district cost ~10 ms a row
+    FOREACH g IN ARRAY p_geometry LOOP
+        IF jsonb_typeof(p_row -> g) = 'object' THEN
+            v_doc := jsonb_set(v_doc, ARRAY[g], CASE WHEN p_row -> g ->> 'type' = 'Point'
+                THEN to_jsonb(format('POINT(%s %s)', p_row -> g -> 'coordinates' ->> 0,
+                                     p_row -> g -> 'coordinates' ->> 1))
+                ELSE jsonb_build_object('type', p_row -> g ->> 'type', 'md5', md5((p_row -> g)::text)) END);
+        END IF;
+    END LOOP;
+    RETURN v_doc;
+END $$;
+
+CREATE FUNCTION towne_audit_key(p_row jsonb, p_keys text[]) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    k text;
+    v_parts text[] := '{{}}';
+BEGIN
+    IF cardinality(p_keys) = 1 THEN
+        RETURN p_row ->> p_keys[1];
+    END IF;
+    FOREACH k IN ARRAY p_keys LOOP
+        v_parts := v_parts || (p_row ->> k);
+    END LOOP;
+    RETURN array_to_string(v_parts, '/');
+END $$;
+
+-- run by towne_audit (as the owner, with its search_path): a row's site, through its parents for a child
+CREATE FUNCTION towne_audit_site(p_source text, p_row jsonb) RETURNS uuid
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    CASE p_source
+        WHEN 'id', 'site_id' THEN
+            RETURN (p_row ->> p_source)::uuid;
+        WHEN 'contract_id' THEN
+            RETURN (SELECT c.site_id FROM contract c WHERE c.id = (p_row ->> 'contract_id')::uuid);
+        WHEN 'statement_id' THEN
+            RETURN (SELECT s.site_id FROM billing_statement s WHERE s.id = (p_row ->> 'statement_id')::uuid);
+        WHEN 'statement_version_id' THEN
+            RETURN (SELECT s.site_id FROM statement_version v JOIN billing_statement s ON s.id = v.statement_id
+                    WHERE v.id = (p_row ->> 'statement_version_id')::uuid);
+        WHEN 'invoice_id' THEN
+            RETURN (SELECT s.site_id FROM invoice i JOIN statement_version v ON v.id = i.statement_version_id
+                    JOIN billing_statement s ON s.id = v.statement_id WHERE i.id = (p_row ->> 'invoice_id')::uuid);
+        ELSE
+            RETURN NULL;
+    END CASE;
+END $$
 """
 
-# One function for every audited table; the trigger arguments say how to read a row (module docstring).
-TOWNE_AUDIT = f"""
+# One function for every audited table, with static SQL, so its plans are cached per trigger and session; the
+# trigger arguments say how to read a row: key columns, scope, site source, filter (`column=value`), geometry
+# columns.
+TOWNE_AUDIT = """
 CREATE FUNCTION towne_audit() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    v_key text;
-    v_site text := coalesce(nullif(TG_ARGV[2], ''), 'NULL::uuid');
-    v_filter text := coalesce(nullif(TG_ARGV[3], ''), 'true');
-    v_doc text;
-    v_sql text;
-    v_columns text := 'at, actor, operation, entity_type, entity_id, site_id, scope, action, before, after, '
-                      'changed, txid';
+    v_keys text[] := string_to_array(TG_ARGV[0], ',');
+    v_scope text := TG_ARGV[1];
+    v_site text := nullif(TG_ARGV[2], '');
+    v_filter text[] := string_to_array(nullif(TG_ARGV[3], ''), '=');
+    v_geometry text[] := coalesce(string_to_array(nullif(TG_ARGV[4], ''), ','), '{}');
+    v_actor text := towne_caller();
+    v_operation text := coalesce(towne_operation(), 'sql:' || TG_OP);
+    v_table text := TG_TABLE_NAME;
+    v_xact bigint := towne_xact();
 BEGIN
-    SELECT 'concat_ws(''/'', ' || string_agg(format('r.%I', trim(c)), ', ') || ')'
-    INTO v_key FROM unnest(string_to_array(TG_ARGV[0], ',')) AS c;
-    -- the row as jsonb, column by column (jsonb_build_object takes at most 100 arguments: 40 pairs a call)
-    SELECT string_agg(format('jsonb_build_object(%s)', pairs), ' || ') INTO v_doc
-    FROM (
-        SELECT string_agg(format('%L, %s', a.attname,
-                   CASE WHEN t.typname IN ('geometry', 'geography')
-                            THEN format('towne_audit_geometry(r.%I::geometry)', a.attname)
-                        WHEN t.typname = 'numeric' THEN format('r.%I::text', a.attname)
-                        ELSE format('r.%I', a.attname) END), ', ' ORDER BY a.attnum) AS pairs
-        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-        WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
-          AND a.attname <> ALL ({_array(NOISE)})
-        GROUP BY a.attnum / 40
-    ) AS chunks;
     IF TG_OP = 'UPDATE' THEN
-        v_sql := format($q$
-            WITH n AS (SELECT %1$s AS k, %2$s AS site, %3$s AS doc FROM new_rows r WHERE %4$s),
-                 o AS (SELECT %1$s AS k, %3$s AS doc FROM old_rows r)
-            INSERT INTO audit_log (%5$s)
-            SELECT statement_timestamp(), $1, $2, $3, n.k, n.site, $4, 'UPDATE', o.doc - x.same, n.doc - x.same,
-                   x.changed, $5
-            FROM n JOIN o ON o.k = n.k
-            CROSS JOIN LATERAL (
-                SELECT coalesce(array_agg(e.key ORDER BY e.key)
-                                FILTER (WHERE e.value IS DISTINCT FROM o.doc -> e.key), '{{}}') AS changed,
-                       coalesce(array_agg(e.key)
-                                FILTER (WHERE e.value IS NOT DISTINCT FROM o.doc -> e.key), '{{}}') AS same
-                FROM jsonb_each(n.doc) AS e
-            ) AS x
-            WHERE cardinality(x.changed) > 0
-        $q$, v_key, v_site, v_doc, v_filter, v_columns);
+        -- materialised: each row's document is computed once, not once per row of the other side
+        WITH n AS MATERIALIZED (
+                 SELECT towne_audit_key(j, v_keys) AS k, towne_audit_doc(j, v_geometry) AS doc
+                 FROM new_rows r, LATERAL to_jsonb(r) AS j
+                 WHERE v_filter IS NULL OR j ->> v_filter[1] = v_filter[2]),
+             o AS MATERIALIZED (
+                 SELECT towne_audit_key(j, v_keys) AS k, towne_audit_doc(j, v_geometry) AS doc
+                 FROM old_rows r, LATERAL to_jsonb(r) AS j
+                 WHERE v_filter IS NULL OR j ->> v_filter[1] = v_filter[2])
+        INSERT INTO audit_log (at, actor, operation, entity_type, entity_id, site_id, scope, action, before,
+                               after, changed, txid)
+        SELECT statement_timestamp(), v_actor, v_operation, v_table, n.k, towne_audit_site(v_site, n.doc),
+               v_scope, 'UPDATE', o.doc - x.same, n.doc - x.same, x.changed, v_xact
+        FROM n JOIN o ON o.k = n.k
+        CROSS JOIN LATERAL (
+            SELECT coalesce(array_agg(e.key ORDER BY e.key)
+                            FILTER (WHERE e.value IS DISTINCT FROM o.doc -> e.key), '{}') AS changed,
+                   coalesce(array_agg(e.key) FILTER (WHERE e.value IS NOT DISTINCT FROM o.doc -> e.key), '{}')
+                       AS same
+            FROM jsonb_each(n.doc) AS e
+        ) AS x
+        WHERE cardinality(x.changed) > 0;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO audit_log (at, actor, operation, entity_type, entity_id, site_id, scope, action, before,
+                               after, changed, txid)
+        SELECT statement_timestamp(), v_actor, v_operation, v_table, towne_audit_key(j, v_keys),
+               towne_audit_site(v_site, j), v_scope, 'INSERT', NULL, d.doc,
+               ARRAY(SELECT jsonb_object_keys(d.doc) ORDER BY 1), v_xact
+        FROM new_rows r, LATERAL to_jsonb(r) AS j, LATERAL towne_audit_doc(j, v_geometry) AS d(doc)
+        WHERE v_filter IS NULL OR j ->> v_filter[1] = v_filter[2];
     ELSE
-        v_sql := format($q$
-            INSERT INTO audit_log (%5$s)
-            SELECT statement_timestamp(), $1, $2, $3, %1$s, %2$s, $4, %6$L,
-                   CASE WHEN %6$L = 'DELETE' THEN d.doc END, CASE WHEN %6$L = 'INSERT' THEN d.doc END,
-                   ARRAY(SELECT jsonb_object_keys(d.doc) ORDER BY 1), $5
-            FROM %7$I r CROSS JOIN LATERAL (SELECT %3$s AS doc) AS d
-            WHERE %4$s
-        $q$, v_key, v_site, v_doc, v_filter, v_columns, TG_OP,
-             CASE WHEN TG_OP = 'INSERT' THEN 'new_rows' ELSE 'old_rows' END);
+        INSERT INTO audit_log (at, actor, operation, entity_type, entity_id, site_id, scope, action, before,
+                               after, changed, txid)
+        SELECT statement_timestamp(), v_actor, v_operation, v_table, towne_audit_key(j, v_keys),
+               towne_audit_site(v_site, j), v_scope, 'DELETE', d.doc, NULL,
+               ARRAY(SELECT jsonb_object_keys(d.doc) ORDER BY 1), v_xact
+        FROM old_rows r, LATERAL to_jsonb(r) AS j, LATERAL towne_audit_doc(j, v_geometry) AS d(doc)
+        WHERE v_filter IS NULL OR j ->> v_filter[1] = v_filter[2];
     END IF;
-    EXECUTE v_sql USING towne_caller(), coalesce(towne_operation(), 'sql:' || TG_OP), TG_TABLE_NAME::text,
-                        TG_ARGV[1], towne_xact();
     RETURN NULL;
 END $$
 """
@@ -216,15 +258,27 @@ CREATE FUNCTION towne_audit_attach(p_table regclass, p_key text, p_scope text, p
                                    p_filter text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
+    v_geometry text;
     v_arguments text;
 BEGIN
     IF p_scope <> ALL ({_array(SCOPES)}) THEN
         RAISE EXCEPTION 'audit scope % is not one of %', p_scope, {_array(SCOPES)};
     END IF;
-    IF p_scope IN ('site', 'contract', 'statement') AND p_site IS NULL THEN
-        RAISE EXCEPTION 'a % scope needs the row''s site (SQL over the row r, e.g. r.site_id)', p_scope;
+    IF p_site IS NOT NULL AND p_site <> ALL ({_array(SITE_SOURCES)}) THEN
+        RAISE EXCEPTION 'audit site source % is not one of %', p_site, {_array(SITE_SOURCES)};
     END IF;
-    v_arguments := format('%L, %L, %L, %L', p_key, p_scope, coalesce(p_site, ''), coalesce(p_filter, ''));
+    IF p_scope IN ('site', 'contract', 'statement') AND p_site IS NULL THEN
+        RAISE EXCEPTION 'a % scope needs the row''s site (one of %)', p_scope, {_array(SITE_SOURCES)};
+    END IF;
+    IF p_filter IS NOT NULL AND p_filter !~ '^[a-z_][a-z0-9_]*=[^,]*$' THEN
+        RAISE EXCEPTION 'audit filter % is not column=value', p_filter;
+    END IF;
+    SELECT string_agg(a.attname, ',' ORDER BY a.attnum) INTO v_geometry
+    FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+    WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped AND t.typname IN ('geometry', 'geography');
+    v_arguments := format('%L, %L, %L, %L, %L', p_key, p_scope, coalesce(p_site, ''), coalesce(p_filter, ''),
+                          coalesce(v_geometry, ''));
+    PERFORM towne_audit_detach(p_table);
     EXECUTE format('CREATE TRIGGER audit_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
                    'FOR EACH STATEMENT EXECUTE FUNCTION towne_audit(%s)', p_table, v_arguments);
     EXECUTE format('CREATE TRIGGER audit_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows '
@@ -233,9 +287,13 @@ BEGIN
                    'FOR EACH STATEMENT EXECUTE FUNCTION towne_audit(%s)', p_table, v_arguments);
 END $$;
 COMMENT ON FUNCTION towne_audit_attach(regclass, text, text, text, text) IS
-    'Audit a table into audit_log (migration 0013): key column(s) comma-separated, scope (site, contract, '
-    'statement, company, users), the row''s site as SQL over the row r, and optionally which rows (SQL over r).';
+    'Audit a table into audit_log (migration 0013): key column(s) comma-separated; scope (site, contract, '
+    'statement, company, users); where a row''s site is (id, site_id, contract_id, statement_id, '
+    'statement_version_id, invoice_id); optionally which rows (column=value). Idempotent; run it again after '
+    'adding a geometry column.'
+"""
 
+AUDIT_DETACH = """
 CREATE FUNCTION towne_audit_detach(p_table regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
@@ -299,9 +357,10 @@ def upgrade() -> None:
     ALTER TABLE app_user_role DROP CONSTRAINT ck_app_user_role_known;
     ALTER TABLE app_user_role ADD CONSTRAINT ck_app_user_role_known CHECK (role = ANY ({_array(ROLES)}));
     """)
-    for statement in (towne_operation(app), AUDIT_GEOMETRY, TOWNE_AUDIT):
-        op.execute(statement)
-    _each(AUDIT_ATTACH)
+    op.execute(towne_operation(app))
+    _each(AUDIT_HELPERS)
+    for statement in (TOWNE_AUDIT, AUDIT_DETACH, AUDIT_ATTACH):
+        _each(statement)
     _each(APPEND_ONLY)
     for table, key, scope, site, where in AUDITED:
         attach(table, key, scope, site, where)
@@ -318,6 +377,7 @@ def upgrade() -> None:
         f"GRANT SELECT ON audit_log TO {app}",
         # definer functions are the owner's power; the triggers still fire for every writer
         "REVOKE ALL ON FUNCTION towne_audit() FROM PUBLIC",
+        "REVOKE ALL ON FUNCTION towne_audit_site(text, jsonb) FROM PUBLIC",
         "REVOKE ALL ON FUNCTION towne_operation() FROM PUBLIC",
         "REVOKE ALL ON FUNCTION towne_audit_attach(regclass, text, text, text, text) FROM PUBLIC",
         "REVOKE ALL ON FUNCTION towne_audit_detach(regclass) FROM PUBLIC",
@@ -334,7 +394,9 @@ def downgrade() -> None:
     DROP FUNCTION towne_audit_detach(regclass);
     DROP FUNCTION towne_audit_attach(regclass, text, text, text, text);
     DROP FUNCTION towne_audit();
-    DROP FUNCTION towne_audit_geometry(geometry);
+    DROP FUNCTION towne_audit_site(text, jsonb);
+    DROP FUNCTION towne_audit_key(jsonb, text[]);
+    DROP FUNCTION towne_audit_doc(jsonb, text[]);
     DROP FUNCTION towne_operation();
     DELETE FROM app_user_role WHERE role = 'auditor';
     ALTER TABLE app_user_role DROP CONSTRAINT ck_app_user_role_known;
