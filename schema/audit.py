@@ -75,7 +75,7 @@ class AuditChange:
     column: str = strawberry.field(description="The column (database name, e.g. `billing_type`).")
     before: JSON | None = strawberry.field(
         description="Its value before (null: none, or an INSERT). Decimals are strings; a geometry is "
-        "summarised (a point as WKT; otherwise its type and the md5 of its GeoJSON)."
+        "summarised (a point as WKT; otherwise its type and the md5 of its EWKB)."
     )
     after: JSON | None = strawberry.field(description="Its value after (null: none, or a DELETE).")
 

@@ -266,7 +266,7 @@ async def test_a_gis_editor_login_is_recorded_as_itself_and_cannot_borrow_a_call
     assert (update["actor"], update["operation"]) == ("towne_gis_editor", "sql:UPDATE")
     changes = _changes(update)
     before, after = changes["geom"]
-    assert before == {"type": "MultiPolygon", "md5": before["md5"]} and before["md5"] != after["md5"]
+    assert before == {"type": "MULTIPOLYGON", "md5": before["md5"]} and before["md5"] != after["md5"]
     assert float(changes["area_km2"][1]) > float(changes["area_km2"][0])
 
 

@@ -15,12 +15,13 @@ Create Date: 2026-12-03
 * What is not a change: `created_at`, `updated_at` and `changed_xact` (bookkeeping) are left out, and an
   UPDATE that changes nothing else writes no row. Values are the row's `to_jsonb` (numerics stay exact JSON
   numbers; the API and the CSV show non-integral numbers as strings); geometry is summarised, not copied (a
-  point as WKT; otherwise its type and the md5 of its GeoJSON, which changes when any vertex does;
+  point as WKT; otherwise its type and the md5 of its EWKB, which changes when any vertex does;
   `territory_version` keeps every territory geometry, `territory.area_km2` its area).
 * Written by AFTER … FOR EACH STATEMENT triggers with transition tables (one per event: PostgreSQL allows
   transition tables on single-event triggers only), so a bulk write is one INSERT into `audit_log`, in the
   writer's transaction. One generic SECURITY DEFINER function, `towne_audit()`, with static SQL (its plans
-  are cached per trigger and session: about 0.2 ms a statement), reads rows as jsonb, so a column added later
+  are cached per trigger and session: about 0.2 ms a statement), reads rows as jsonb (`to_jsonb`, or column by
+  column for a table with geometry, which is summarised, not rendered as GeoJSON), so a column added later
   is audited without touching the trigger; its arguments are the key columns, the scope, where a row's site
   is (`SITE_SOURCES`), an optional row filter and the geometry columns (found when attaching). Attaching a
   table is one call: `SELECT towne_audit_attach('t', 'id', 'contract', 'contract_id')` (or `attach()` of this
@@ -132,33 +133,22 @@ $$
 """
 
 
-# Row documents: the row's jsonb without bookkeeping, its geometry columns summarised (they arrive as GeoJSON,
-# PostGIS' cast to json): a point as WKT, anything else as its type and the md5 of its GeoJSON. plpgsql, not SQL with SET: an SQL function with a SET clause is planned again at every
-# statement that calls it, which made an audited single-row statement five times dearer.
-AUDIT_HELPERS = f"""
-CREATE FUNCTION towne_audit_doc(p_row jsonb, p_geometry text[]) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    g text;
-    v_doc jsonb := p_row - {_array(NOISE)};
-BEGIN
-    -- from the GeoJSON, not the geometry: parsing it back and measuring a district cost ~10 ms a row
-    FOREACH g IN ARRAY p_geometry LOOP
-        IF jsonb_typeof(p_row -> g) = 'object' THEN
-            v_doc := jsonb_set(v_doc, ARRAY[g], CASE WHEN p_row -> g ->> 'type' = 'Point'
-                THEN to_jsonb(format('POINT(%s %s)', p_row -> g -> 'coordinates' ->> 0,
-                                     p_row -> g -> 'coordinates' ->> 1))
-                ELSE jsonb_build_object('type', p_row -> g ->> 'type', 'md5', md5((p_row -> g)::text)) END);
-        END IF;
-    END LOOP;
-    RETURN v_doc;
-END $$;
+# Helpers of `towne_audit`: a geometry column's summary (a point as WKT, anything else its type and the md5 of
+# its EWKB), a row's key, a row's site. plpgsql, not SQL with a SET clause: such an SQL function is planned again
+# at every statement that calls it, which made an audited single-row statement five times dearer.
+AUDIT_HELPERS = """
+CREATE FUNCTION towne_audit_geometry(g geometry) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN g IS NULL THEN NULL
+                WHEN GeometryType(g) = 'POINT' THEN to_jsonb(ST_AsText(g))
+                ELSE jsonb_build_object('type', GeometryType(g), 'md5', md5(ST_AsEWKB(g))) END
+$$;
 
 CREATE FUNCTION towne_audit_key(p_row jsonb, p_keys text[]) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     k text;
-    v_parts text[] := '{{}}';
+    v_parts text[] := '{}';
 BEGIN
     IF cardinality(p_keys) = 1 THEN
         RETURN p_row ->> p_keys[1];
@@ -192,10 +182,10 @@ BEGIN
 END $$
 """
 
-# One function for every audited table, with static SQL, so its plans are cached per trigger and session; the
-# trigger arguments say how to read a row: key columns, scope, site source, filter (`column=value`), geometry
-# columns.
-TOWNE_AUDIT = """
+# One function for every audited table. Its SQL is static (plans cached per trigger and session), but for a table
+# with geometry columns, whose documents are built column by column from the catalogue. Trigger arguments: key
+# columns, scope, site source, filter (`column=value`), geometry columns.
+TOWNE_AUDIT = f"""
 CREATE FUNCTION towne_audit() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -203,21 +193,49 @@ DECLARE
     v_scope text := TG_ARGV[1];
     v_site text := nullif(TG_ARGV[2], '');
     v_filter text[] := string_to_array(nullif(TG_ARGV[3], ''), '=');
-    v_geometry text[] := coalesce(string_to_array(nullif(TG_ARGV[4], ''), ','), '{}');
+    v_geometry text[] := coalesce(string_to_array(nullif(TG_ARGV[4], ''), ','), '{{}}');
     v_actor text := towne_caller();
     v_operation text := coalesce(towne_operation(), 'sql:' || TG_OP);
     v_table text := TG_TABLE_NAME;
     v_xact bigint := towne_xact();
+    v_document text;
+    v_new jsonb[];
+    v_old jsonb[];
 BEGIN
+    -- the rows as jsonb documents, once each
+    IF cardinality(v_geometry) = 0 THEN
+        IF TG_OP <> 'DELETE' THEN
+            SELECT array_agg(to_jsonb(r)) INTO v_new FROM new_rows r;
+        END IF;
+        IF TG_OP <> 'INSERT' THEN
+            SELECT array_agg(to_jsonb(r)) INTO v_old FROM old_rows r;
+        END IF;
+    ELSE
+        -- to_jsonb would render the geometry as GeoJSON (PostGIS' cast to json), ~5 ms for a district: build the
+        -- document column by column instead (jsonb_build_object takes at most 100 arguments: 40 pairs a call)
+        SELECT string_agg(format('jsonb_build_object(%s)', pairs), ' || ') INTO v_document
+        FROM (
+            SELECT string_agg(format('%L, %s', a.attname,
+                       CASE WHEN a.attname = ANY (v_geometry)
+                            THEN format('towne_audit_geometry(r.%I::geometry)', a.attname)
+                            ELSE format('r.%I', a.attname) END), ', ' ORDER BY a.attnum) AS pairs
+            FROM pg_attribute a
+            WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
+            GROUP BY a.attnum / 40
+        ) AS chunks;
+        IF TG_OP <> 'DELETE' THEN
+            EXECUTE format('SELECT array_agg(%s) FROM new_rows r', v_document) INTO v_new;
+        END IF;
+        IF TG_OP <> 'INSERT' THEN
+            EXECUTE format('SELECT array_agg(%s) FROM old_rows r', v_document) INTO v_old;
+        END IF;
+    END IF;
     IF TG_OP = 'UPDATE' THEN
-        -- materialised: each row's document is computed once, not once per row of the other side
         WITH n AS MATERIALIZED (
-                 SELECT towne_audit_key(j, v_keys) AS k, towne_audit_doc(j, v_geometry) AS doc
-                 FROM new_rows r, LATERAL to_jsonb(r) AS j
+                 SELECT towne_audit_key(j, v_keys) AS k, j - {_array(NOISE)} AS doc FROM unnest(v_new) AS j
                  WHERE v_filter IS NULL OR j ->> v_filter[1] = v_filter[2]),
              o AS MATERIALIZED (
-                 SELECT towne_audit_key(j, v_keys) AS k, towne_audit_doc(j, v_geometry) AS doc
-                 FROM old_rows r, LATERAL to_jsonb(r) AS j
+                 SELECT towne_audit_key(j, v_keys) AS k, j - {_array(NOISE)} AS doc FROM unnest(v_old) AS j
                  WHERE v_filter IS NULL OR j ->> v_filter[1] = v_filter[2])
         INSERT INTO audit_log (at, actor, operation, entity_type, entity_id, site_id, scope, action, before,
                                after, changed, txid)
@@ -226,27 +244,20 @@ BEGIN
         FROM n JOIN o ON o.k = n.k
         CROSS JOIN LATERAL (
             SELECT coalesce(array_agg(e.key ORDER BY e.key)
-                            FILTER (WHERE e.value IS DISTINCT FROM o.doc -> e.key), '{}') AS changed,
-                   coalesce(array_agg(e.key) FILTER (WHERE e.value IS NOT DISTINCT FROM o.doc -> e.key), '{}')
+                            FILTER (WHERE e.value IS DISTINCT FROM o.doc -> e.key), '{{}}') AS changed,
+                   coalesce(array_agg(e.key) FILTER (WHERE e.value IS NOT DISTINCT FROM o.doc -> e.key), '{{}}')
                        AS same
             FROM jsonb_each(n.doc) AS e
         ) AS x
         WHERE cardinality(x.changed) > 0;
-    ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO audit_log (at, actor, operation, entity_type, entity_id, site_id, scope, action, before,
-                               after, changed, txid)
-        SELECT statement_timestamp(), v_actor, v_operation, v_table, towne_audit_key(j, v_keys),
-               towne_audit_site(v_site, j), v_scope, 'INSERT', NULL, d.doc,
-               ARRAY(SELECT jsonb_object_keys(d.doc) ORDER BY 1), v_xact
-        FROM new_rows r, LATERAL to_jsonb(r) AS j, LATERAL towne_audit_doc(j, v_geometry) AS d(doc)
-        WHERE v_filter IS NULL OR j ->> v_filter[1] = v_filter[2];
     ELSE
         INSERT INTO audit_log (at, actor, operation, entity_type, entity_id, site_id, scope, action, before,
                                after, changed, txid)
         SELECT statement_timestamp(), v_actor, v_operation, v_table, towne_audit_key(j, v_keys),
-               towne_audit_site(v_site, j), v_scope, 'DELETE', d.doc, NULL,
+               towne_audit_site(v_site, j), v_scope, TG_OP,
+               CASE WHEN TG_OP = 'DELETE' THEN d.doc END, CASE WHEN TG_OP = 'INSERT' THEN d.doc END,
                ARRAY(SELECT jsonb_object_keys(d.doc) ORDER BY 1), v_xact
-        FROM old_rows r, LATERAL to_jsonb(r) AS j, LATERAL towne_audit_doc(j, v_geometry) AS d(doc)
+        FROM unnest(coalesce(v_new, v_old)) AS j, LATERAL (SELECT j - {_array(NOISE)} AS doc) AS d
         WHERE v_filter IS NULL OR j ->> v_filter[1] = v_filter[2];
     END IF;
     RETURN NULL;
@@ -396,7 +407,7 @@ def downgrade() -> None:
     DROP FUNCTION towne_audit();
     DROP FUNCTION towne_audit_site(text, jsonb);
     DROP FUNCTION towne_audit_key(jsonb, text[]);
-    DROP FUNCTION towne_audit_doc(jsonb, text[]);
+    DROP FUNCTION towne_audit_geometry(geometry);
     DROP FUNCTION towne_operation();
     DELETE FROM app_user_role WHERE role = 'auditor';
     ALTER TABLE app_user_role DROP CONSTRAINT ck_app_user_role_known;
