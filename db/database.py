@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import contextvars
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
 from sqlalchemy import event, exc, text
@@ -56,8 +57,33 @@ class Door(Protocol):
 
 _BIND_CALLER = "SELECT set_config('towne.user_id', :user_id, true)"
 _BIND_CALLER_AS = "SELECT set_config('towne.user_id', :user_id, true), set_config('role', :role, true)"
+# a unit of work also names its operation for the audit trail (migration 0013), in the same round trip
+_BIND_WORK = (
+    "SELECT set_config('towne.user_id', :user_id, true), set_config('towne.operation', :operation, true)"
+)
+_BIND_WORK_AS = (
+    "SELECT set_config('towne.user_id', :user_id, true), set_config('towne.operation', :operation, true),"
+    " set_config('role', :role, true)"
+)
 _IDENTIFY = "SELECT user_id, roles FROM towne_begin_request(:subject)"
-_UNBIND = "SELECT set_config('towne.user_id', '', true), set_config('role', 'none', true)"
+_UNBIND = (
+    "SELECT set_config('towne.user_id', '', true), set_config('towne.operation', '', true),"
+    " set_config('role', 'none', true)"
+)
+
+# The operation the units of work of this task belong to (a GraphQL mutation's field name, e.g. `saveUser`;
+# `schema.audit.OperationName` sets it). The audit trail records it as `operation`; None: `sql:<command>`.
+OPERATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("towne_operation", default=None)
+
+
+@contextlib.contextmanager
+def operation(name: str) -> Iterator[None]:
+    """Units of work begun inside this block record `name` as their operation in the audit trail."""
+    token = OPERATION.set(name)
+    try:
+        yield
+    finally:
+        OPERATION.reset(token)
 
 
 def _invalidated(error: BaseException) -> bool:
@@ -199,6 +225,16 @@ class RequestDatabase:
             return text(_BIND_CALLER_AS), {"user_id": user_id, "role": self.parent.assume_role}
         return text(_BIND_CALLER), {"user_id": user_id}
 
+    def _bind_work(self) -> tuple[Any, dict[str, str]]:
+        """The binding of a unit of work: the caller and the operation (`OPERATION`, empty for none)."""
+        parameters = {
+            "user_id": "" if self.user_id is None else str(self.user_id),
+            "operation": OPERATION.get() or "",
+        }
+        if self.parent.assume_role:
+            return text(_BIND_WORK_AS), {**parameters, "role": self.parent.assume_role}
+        return text(_BIND_WORK), parameters
+
     async def identify(self, subject: str) -> tuple[int, tuple[str, ...]] | None:
         """Bind the active `app_user` with this token subject to the request; its id and roles, or None
         for an unknown or deactivated subject (migration 0008 `towne_begin_request`)."""
@@ -280,9 +316,9 @@ class RequestDatabase:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work in a transaction of its own, bound to the caller; commits when the block ends,
-        rolls back on error."""
-        statement, parameters = self._bind()
+        """A unit of work in a transaction of its own, bound to the caller and to the operation of
+        `OPERATION` (the audit trail's `operation`); commits when the block ends, rolls back on error."""
+        statement, parameters = self._bind_work()
         for attempt in (1, 2):
             try:
                 async with self.parent.transaction() as session:

@@ -118,11 +118,14 @@ async def import_all(
     # the day the database was loaded (the territory triggers read towne.history_from_beginning).
     await session.execute(text("SELECT set_config('towne.defer_assignment', 'on', true)"))
     await session.execute(text("SELECT set_config('towne.history_from_beginning', 'on', true)"))
+    # the audit trail's operation of what this transaction writes (migration 0013)
+    await session.execute(text("SELECT set_config('towne.operation', 'towne import', true)"))
     try:
         await _import(session, data_dir, console, summary)
     finally:
         await session.execute(text("SELECT set_config('towne.history_from_beginning', 'off', true)"))
         await session.execute(text("SELECT set_config('towne.defer_assignment', 'off', true)"))
+        await session.execute(text("SELECT set_config('towne.operation', '', true)"))
     return summary
 
 

@@ -9,6 +9,7 @@
     billing.py      invoices, lines, previews, `billingPreviews`
     statements.py   statements, versions, `statement(s)`, `statementVersion`, `invoice`, the mutations
     users.py        User, Role, `me`, `users`, `saveUser`, `activateUser`, `deactivateUser`
+    audit.py        the audit trail: `auditLog`, `Site.auditLog`, `Contract.auditLog`; mutation names
     problems.py     `Problem` members and the one error table; errors.py the error language; guard.py
                     the screening of string arguments; scalars.py Money, Rate, GeoJSON, JSON
 
@@ -26,6 +27,7 @@ from strawberry.tools import merge_types
 
 from schema.access import CallerRequired
 from schema.amendments import ContractMutations, ContractRoot
+from schema.audit import AuditRoot, name_operations
 from schema.billing import BillingRoot
 from schema.caches import DocumentCache, ValidationResultCache
 from schema.compiled import CompiledReads
@@ -40,12 +42,14 @@ from schema.territories import TerritoryMutations, TerritoryRoot
 from schema.users import UserMutations, UserRoot
 from server.settings import Settings
 
-Query = merge_types("Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot, ContractRoot, UserRoot))
+Query = merge_types(
+    "Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot, ContractRoot, UserRoot, AuditRoot)
+)
 Mutation = merge_types(
     "Mutation", (StatementMutations, ContractMutations, SiteMutations, TerritoryMutations, UserMutations)
 )
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
-    "Reads: sites, territories and their history, contracts, billing previews, statements, users."
+    "Reads: sites, territories and their history, contracts, billing previews, statements, users, the audit trail."
 )
 Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Writes: statement generation and its lifecycle (domain.md §3), contract amendments with approval and "
@@ -65,6 +69,7 @@ def build_schema(*, debug: bool = False, settings: Settings | None = None) -> st
     `settings` (their defaults without): depth, aliases, tokens, cost, and no introspection in production;
     parsing and validation cached per document (`schema.caches`)."""
     limits = settings if settings is not None else Settings.model_construct()  # the defaults, not the env
+    name_operations(Mutation)  # every unit of work of a mutation names it in the audit trail
     schema = TowneSchema(
         query=Query,
         mutation=Mutation,

@@ -18,6 +18,7 @@ from resolvers import validation
 from resolvers.contract_config import edition_of, header_for
 from resolvers.records import ContractConfiguration, ContractRecord
 from schema.access import BILLING_DETAIL
+from schema.audit import contract_audit_log
 from schema.common import Ctx, from_attributes, register_enum
 from schema.scalars import JSON, Rate
 
@@ -225,6 +226,7 @@ class Contract:
     _row: strawberry.Private[ContractRecord]
     # first day of the service period whose edition this object shows; None: the open edition
     _period: strawberry.Private[dt.date | None] = None
+    audit_log = contract_audit_log()
 
     @classmethod
     def from_row(cls, row: ContractRecord, period: dt.date | None = None) -> Contract:

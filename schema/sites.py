@@ -14,6 +14,7 @@ from resolvers import sites as site_resolvers
 from resolvers import territories as territory_resolvers
 from resolvers.records import SiteRecord
 from schema.access import BILLING_DETAIL
+from schema.audit import site_audit_log
 from schema.billing import BillingPreview
 from schema.common import Ctx, PageInfo, SiteOrderField
 from schema.contracts import BuildingBlock, Contract
@@ -195,6 +196,8 @@ class Site:
             SiteTerritory.from_view(v)
             for v in await territory_resolvers.assignment_history(info.context, self._row.id, layer)
         ]
+
+    audit_log = site_audit_log()
 
     @strawberry.field(description="The site's contract; null when it has none.")
     async def contract(self, info: Ctx) -> Contract | None:

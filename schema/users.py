@@ -28,6 +28,7 @@ class RoleCode(enum.Enum):
     REGIONAL_VP = "regionalVp"
     GIS_EDITOR = "gisEditor"
     REPORTING_READER = "reportingReader"
+    AUDITOR = "auditor"
 
 
 register_enum(
@@ -42,6 +43,7 @@ register_enum(
         "REGIONAL_VP": "Reads the sites currently assigned to the regions the user manages.",
         "GIS_EDITOR": "Edits territories; sees every site's identity and location, no contract or billing data.",
         "REPORTING_READER": "Reads every site's contract and billing data; writes nothing.",
+        "AUDITOR": "Reads the whole audit trail (`auditLog`, `/audit-log.csv`); writes nothing.",
     },
 )
 Role = RoleCode

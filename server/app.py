@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 
-from db.database import Database, RequestDatabase
+from db.database import Database, RequestDatabase, operation
 from resolvers import statements as statement_service
 from resolvers import territories as territory_service
 from resolvers.compiled import CompiledData
@@ -584,7 +584,8 @@ def create_app(
     graphql = TowneGraphQL(database, settings, verifier)
 
     head = migrations_head()
-    from server.gis import gis_routes  # it imports this module's request helpers
+    from server.audit import audit_routes  # both import this module's request helpers
+    from server.gis import gis_routes
 
     async def healthz(request: Request) -> Response:
         """200 while the process serves; never touches the database (a liveness probe)."""
@@ -679,16 +680,17 @@ def create_app(
                 if len(body) > settings.max_import_bytes:
                     raise PayloadTooLarge(f"the layer file is larger than {settings.max_import_bytes} bytes")
             ctx = Context(db=door, settings=settings, caller=caller, request_id=request_id)
-            done = await territory_service.import_layer(
-                ctx,
-                layer_code=request.path_params["code"],
-                collection=bytes(body),
-                replace=mode == "replace",
-                layer_name=query.get("name"),
-                kind=kind,
-                repair=flags["repair"] == "true",
-                dry_run=flags["dryRun"] == "true",
-            )
+            with operation("POST /layers/{code}/import"):
+                done = await territory_service.import_layer(
+                    ctx,
+                    layer_code=request.path_params["code"],
+                    collection=bytes(body),
+                    replace=mode == "replace",
+                    layer_name=query.get("name"),
+                    kind=kind,
+                    repair=flags["repair"] == "true",
+                    dry_run=flags["dryRun"] == "true",
+                )
         except TowneError as error:
             response = problem_response(error, request_id=request_id)
             if isinstance(error, ImportRefused):
@@ -746,6 +748,7 @@ def create_app(
             Route("/statements/{statement_id}/gl-export.csv", gl_export),
             Route("/layers/{code}/import", layer_import, methods=["POST"]),
             *gis_routes(database, settings, verifier),  # GeoJSON, vector tiles, OGC API – Features
+            *audit_routes(database, settings, verifier),  # /audit-log.csv
             vendor_mount(),
         ],
         lifespan=lifespan,

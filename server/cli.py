@@ -220,6 +220,8 @@ async def _facts_import(url: str, paths: list[Path]) -> int:
 
 
 async def _escalate(url: str, first: dt.date, last: dt.date) -> int:
+    from sqlalchemy import text
+
     from db.database import Database
     from resolvers.amendments import run_term_job
     from resolvers.escalations import run_escalations
@@ -230,6 +232,8 @@ async def _escalate(url: str, first: dt.date, last: dt.date) -> int:
         day = first
         while day <= last:
             async with database.transaction() as session:
+                # the audit trail's operation (migration 0013): the job, not `sql:UPDATE`
+                await session.execute(text("SELECT set_config('towne.operation', 'towne escalate', true)"))
                 report = await run_escalations(session, on=day)
                 # terms: renewals, expiries and notices due (issue 10 §4)
                 terms = await run_term_job(session, on=day)

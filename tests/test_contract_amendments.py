@@ -559,3 +559,23 @@ async def test_a_new_site_is_onboarded_to_a_first_statement(gql: GraphQLClient, 
     assert lines == [{"title": "Valet management", "code": "4700", "amount": "4250.00"}]
     generated = (await gql.data(GENERATE, site="9950", p="2025-04"))["generateStatement"]
     assert generated["statement"]["total"] == "4250.00"
+
+
+async def test_amendments_and_their_effects_are_in_the_audit_trail(
+    gql: GraphQLClient, second_admin: str
+) -> None:
+    services = {"fixedFee": {"services": [{"displayName": "A", "code": "4700", "fee": "100.00"}]}}
+    amendment = await _propose(gql, CONFIGURE, site="0349", period="2025-05", c=services)
+    await _approve(gql, amendment["id"])
+    data = await gql.data(
+        '{ site(siteNumber: "0349") { contract { auditLog(first: 100) { edges { node {'
+        " entityType operation actor action changes { column after } } } } } } }"
+    )
+    entries = [e["node"] for e in data["site"]["contract"]["auditLog"]["edges"]]
+    seen = {(e["entityType"], e["operation"], e["actor"], e["action"]) for e in entries}
+    assert ("CONTRACT_AMENDMENT", "setContractConfiguration", ADMIN, "INSERT") in seen
+    assert ("CONTRACT_AMENDMENT", "approveAmendment", SECOND, "UPDATE") in seen
+    assert ("FIXED_FEE_SERVICE", "approveAmendment", SECOND, "INSERT") in seen
+    # the replaced rows were closed at the month before, attributed to the approver
+    closed = [e for e in entries if e["entityType"] == "FIXED_FEE_SERVICE" and e["action"] == "UPDATE"]
+    assert closed and all({"column": "to_period", "after": "2025-04-01"} in e["changes"] for e in closed)

@@ -62,6 +62,8 @@ ROLES = {
     "accountManager": Role(
         "m-am", Grants(roles=("accountManager",), site_numbers=("0349", "0918")), sees_billing=True
     ),
+    # the audit trail only (tests/test_audit.py): no site, no billing data, no write
+    "auditor": Role("m-auditor", Grants(roles=("auditor",))),
     "noRole": Role("m-none", Grants()),
 }
 

@@ -1,5 +1,6 @@
 """All ORM models; importing this package registers every table on `Base.metadata`."""
 
+from db.models.audit import AuditLog
 from db.models.base import Base
 from db.models.contract import (
     Contract,
@@ -48,6 +49,7 @@ __all__ = [
     "AppUserRole",
     "AppUserSite",
     "AppUserTerritory",
+    "AuditLog",
     "Base",
     "BillingStatement",
     "Contract",

@@ -36,6 +36,7 @@ ROLES = (
     "regionalVp",
     "gisEditor",
     "reportingReader",
+    "auditor",
 )
 
 
