@@ -138,6 +138,7 @@ async def rebuild_schema(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS reporting CASCADE"))  # migration 0015
             await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             await conn.execute(text("CREATE SCHEMA public"))
             await conn.run_sync(_upgrade_head)

@@ -162,6 +162,7 @@ async def main() -> None:
     # an empty database at head for the import runs (the generation runs import and commit afterwards)
     engine = create_async_engine(url)
     async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS reporting CASCADE"))  # migration 0015
         await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()

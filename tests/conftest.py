@@ -92,6 +92,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await _create_database_if_missing(database_url)
     engine = create_async_engine(database_url)
     async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS reporting CASCADE"))  # migration 0015
         await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
         await conn.run_sync(run_migrations)

@@ -50,6 +50,7 @@ async def replica_url(database_url: str) -> str:
     engine = create_async_engine(rendered)
     try:
         async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS reporting CASCADE"))  # migration 0015
             await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             await conn.execute(text("CREATE SCHEMA public"))
             await conn.run_sync(run_migrations)
