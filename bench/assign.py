@@ -174,6 +174,8 @@ async def load_districts(conn: Any) -> int:
 async def load_sites(conn: Any, xs: FloatArray, ys: FloatArray, seed: int) -> None:
     """N sites at (xs[i], ys[i]) with site number i, loaded by COPY + one INSERT, site triggers disabled."""
     await conn.execute("ALTER TABLE customer_site DROP CONSTRAINT ck_customer_site_site_number_format")
+    # the reporting views (migration 0015) pin the column's type; the bench database does not report
+    await conn.execute("DROP SCHEMA IF EXISTS reporting CASCADE")
     await conn.execute("ALTER TABLE customer_site ALTER COLUMN site_number TYPE text")
     await conn.execute(
         "CREATE TEMP TABLE bench_point (i integer NOT NULL, x float8 NOT NULL, y float8 NOT NULL)"

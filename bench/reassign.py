@@ -195,6 +195,8 @@ async def add_synthetic_sites(conn: Any, n: int) -> None:
     await conn.execute(
         "ALTER TABLE customer_site DROP CONSTRAINT IF EXISTS ck_customer_site_site_number_format"
     )
+    # the reporting views (migration 0015) pin the column's type; the bench database does not report
+    await conn.execute("DROP SCHEMA IF EXISTS reporting CASCADE")
     await conn.execute("ALTER TABLE customer_site ALTER COLUMN site_number TYPE text")
     await conn.execute("CREATE TEMP TABLE bench_point (i bigint NOT NULL, location geometry(Point, 4326))")
     await conn.execute(UNIFORM_POINTS, n // 2, LAYER)
