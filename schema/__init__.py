@@ -7,6 +7,7 @@
     amendments.py   amendments, their approval, the contract term and lifecycle; contract_inputs.py the
                     typed header and building-block input
     billing.py      invoices, lines, previews, `billingPreviews`
+    forecast.py     the P&L forecast, `forecast(siteNumber, year)`
     statements.py   statements, versions, `statement(s)`, `statementVersion`, `invoice`, the mutations
     users.py        User, Role, `me`, `users`, `saveUser`, `activateUser`, `deactivateUser`
     audit.py        the audit trail: `auditLog`, `Site.auditLog`, `Contract.auditLog`; mutation names
@@ -32,6 +33,7 @@ from schema.billing import BillingRoot
 from schema.caches import DocumentCache, ValidationResultCache
 from schema.compiled import CompiledReads
 from schema.errors import ErrorLanguage
+from schema.forecast import ForecastRoot
 from schema.guard import guard_arguments
 from schema.limits import limit_extensions
 from schema.scalars import SCALARS
@@ -43,7 +45,8 @@ from schema.users import UserMutations, UserRoot
 from server.settings import Settings
 
 Query = merge_types(
-    "Query", (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot, ContractRoot, UserRoot, AuditRoot)
+    "Query",
+    (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot, ContractRoot, UserRoot, AuditRoot, ForecastRoot),
 )
 Mutation = merge_types(
     "Mutation", (StatementMutations, ContractMutations, SiteMutations, TerritoryMutations, UserMutations)

@@ -10,6 +10,7 @@ towne facts import FILE.csv …   operating facts from CSV named after the table
 towne escalate [--date D | --from D --to D]   apply the increments and escalators due (§2.14); renew or
                                               expire ended terms and report renewal notices due
 towne demo-terms [--date D]                   SYNTHETIC contract terms for the demo (term_synthetic)
+towne demo-forecast [--year 2025] [--site 0349 …]   SYNTHETIC forecast facts (statistics, rates, budgets …)
 towne schema [--write]          print the GraphQL SDL, or regenerate schema.graphql (the committed contract)
 towne db up|stop|url            the embedded PostgreSQL cluster (when DATABASE_URL is unset)
 towne token --role ROLE [--sites 0349,0212] [--territories districts:orlando] [--ttl 8h] [--subject S]
@@ -181,6 +182,53 @@ async def _facts_if_empty(url: str) -> None:
     if not has_facts:
         await _facts_generate(url, *DEMO_MONTHS, None)
         await _demo_terms(url, dt.datetime.now(dt.UTC).date())
+
+
+DEMO_FORECAST_YEAR = 2025
+
+
+async def _forecast_inputs_if_empty(url: str) -> None:
+    """`make run`: SYNTHETIC forecast facts of the demo year when the database has none (also on a database
+    made before migration 0016, whose operating facts exist already)."""
+    from sqlalchemy import text
+
+    from db.database import Database
+
+    database = Database.from_url(url)
+    try:
+        async with database.read() as session:
+            has_inputs = (
+                await session.execute(text("SELECT EXISTS (SELECT 1 FROM budget_value)"))
+            ).scalar_one()
+    finally:
+        await database.dispose()
+    if not has_inputs:
+        await _demo_forecast(url, DEMO_FORECAST_YEAR, None)
+
+
+async def _demo_forecast(url: str, year: int, sites: list[str] | None) -> int:
+    """SYNTHETIC forecast facts (`importer.forecast_inputs`) for `year`, so `forecast(siteNumber, year)` has
+    statistics, rates, payroll hours and budgets to read."""
+    from db.database import Database
+    from importer.forecast_inputs import generate_forecast_inputs
+
+    database = Database.from_url(url)
+    started = time.perf_counter()
+    try:
+        async with database.transaction() as session:
+            summary = await generate_forecast_inputs(session, year, site_numbers=sites)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    finally:
+        await database.dispose()
+    console.print(
+        f"SYNTHETIC forecast facts of {summary.year} for {summary.sites} sites "
+        f"({time.perf_counter() - started:.1f} s):"
+    )
+    for table, count in summary.rows.items():
+        console.print(f"  {table}: {count} rows")
+    return 0
 
 
 async def _demo_terms(url: str, anchor: dt.date) -> int:
@@ -443,6 +491,11 @@ def build_parser() -> argparse.ArgumentParser:
     terms.add_argument(
         "--date", type=dt.date.fromisoformat, default=None, help="anchor day of the terms (default today)"
     )
+    forecast = sub.add_parser("demo-forecast", help="SYNTHETIC forecast facts for the demo (issue 11 §4)")
+    forecast.add_argument("--year", type=int, default=DEMO_FORECAST_YEAR, help="calendar year (default 2025)")
+    forecast.add_argument(
+        "--site", dest="sites", action="append", default=None, help="only this site number (repeatable)"
+    )
     escalate = sub.add_parser("escalate", help="apply the increments and escalators due (domain.md §2.14)")
     escalate.add_argument("--date", type=dt.date.fromisoformat, default=None, help="one day (default today)")
     escalate.add_argument(
@@ -522,6 +575,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_facts_import(url, args.files))
     elif args.command == "demo-terms":
         return asyncio.run(_demo_terms(url, args.date or dt.datetime.now(dt.UTC).date()))
+    elif args.command == "demo-forecast":
+        return asyncio.run(_demo_forecast(url, args.year, args.sites))
     elif args.command == "escalate":
         day = args.date or dt.datetime.now(dt.UTC).date()
         first, last = (args.first or day), (args.last or args.first or day)
@@ -543,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate(url)
         asyncio.run(_import(url, data_dir, only_if_empty=True))
         asyncio.run(_facts_if_empty(url))
+        asyncio.run(_forecast_inputs_if_empty(url))
         console.print(f"Ready in {time.perf_counter() - started:.1f} s.")
         serve(url, args.host or settings.host, args.port or settings.port, args.workers)
     return 0

@@ -20,6 +20,14 @@ from db.models.facts import (
     RevenueDaily,
     TimesheetMinutes,
 )
+from db.models.forecast import (
+    BillableExpenseBudget,
+    BudgetValue,
+    ForecastPayrollHours,
+    OtherExpenseForecast,
+    ParkingRate,
+    SiteStatisticDay,
+)
 from db.models.geography import UsState
 from db.models.site import CustomerSite
 from db.models.statement import (
@@ -51,7 +59,9 @@ __all__ = [
     "AppUserTerritory",
     "AuditLog",
     "Base",
+    "BillableExpenseBudget",
     "BillingStatement",
+    "BudgetValue",
     "Contract",
     "ContractAmendment",
     "ContractComponent",
@@ -59,6 +69,7 @@ __all__ = [
     "CustomerSite",
     "FixedFeeService",
     "ForecastInternalRevenue",
+    "ForecastPayrollHours",
     "GenerationBatch",
     "Invoice",
     "InvoiceGroup",
@@ -66,10 +77,13 @@ __all__ = [
     "LaborHourJob",
     "LedgerBalance",
     "OccupiedRoomsDaily",
+    "OtherExpenseForecast",
+    "ParkingRate",
     "ReadyForInvoiceComment",
     "RevenueDaily",
     "RevenueShareThreshold",
     "SiteChange",
+    "SiteStatisticDay",
     "SiteTerritoryAssignment",
     "StatementEvent",
     "StatementGeneration",
