@@ -584,7 +584,8 @@ def create_app(
     graphql = TowneGraphQL(database, settings, verifier)
 
     head = migrations_head()
-    from server.audit import audit_routes  # both import this module's request helpers
+    from server.audit import audit_routes  # these import this module's request helpers
+    from server.exports import export_routes
     from server.gis import gis_routes
 
     async def healthz(request: Request) -> Response:
@@ -749,6 +750,7 @@ def create_app(
             Route("/layers/{code}/import", layer_import, methods=["POST"]),
             *gis_routes(database, settings, verifier),  # GeoJSON, vector tiles, OGC API – Features
             *audit_routes(database, settings, verifier),  # /audit-log.csv
+            *export_routes(database, settings, verifier),  # /exports/….csv|.xlsx
             vendor_mount(),
         ],
         lifespan=lifespan,

@@ -1,0 +1,718 @@
+"""Streamed CSV and XLSX exports (issue 11 §3; docs/architecture.md "Exports").
+
+Routes, each as `.csv` and `.xlsx`, GET, a bearer token required (401 otherwise):
+
+* `/exports/statements` — the statements register: one row per statement with its current version (§3.3),
+  its amount (Σ invoices), the forecast comparison stored with it (§3.6), who made it and when, its last
+  status move (§3.5) and when it was sent.
+* `/exports/invoice-lines` — the lines of the invoices of current versions, with their §1.6 flags.
+* `/exports/gl-journal` — the Great Plains journal (§3.8) of every statement of `servicePeriod` (required)
+  whose current version is Sent, the columns of `/statements/{id}/gl-export.csv`, by site number and
+  invoice: each statement's part is exactly its one-statement export.
+* `/exports/sites` — the site directory; vendor ids only for roles with a billing need (§4.4).
+
+Parameters (each at most once; an unknown one is refused): the statement exports take the `statements(filter:)`
+filters `siteNumber`, `servicePeriod`, `statuses` (comma-separated `StatementStatus` names),
+`territoryLayer` + `territoryCode`, `currentOnly` (true|false), and `from` / `to` (YYYY-MM, inclusive); the
+GL journal `servicePeriod`, `siteNumber`, `territoryLayer` + `territoryCode`; the site directory the
+`sites(filter:)` filters `territoryLayer` + `territoryCode`, `sourceDistrict`, `state`, `buildingBlock`
+(a `BuildingBlock` name), `search`, `bbox` (minLon,minLat,maxLon,maxLat). A bad value is 400
+`BAD_USER_INPUT` with the GraphQL filter's message and the parameter's name (`servicePeriod`, not
+`filter.servicePeriod`), as a JSON problem body. The billing exports are 403 `FORBIDDEN` to roles that read
+no billing data (gisEditor, auditor, no role); rows are those PostgreSQL's row-level security shows the
+caller (docs/security.md), never filtered here.
+
+Streaming: rows come from a server-side cursor in the request's read transaction (`db.repositories.exports`).
+A CSV is sent as it is produced; once its first bytes are out a failure can only cut the file short (it is
+logged). An XLSX is written by XlsxWriter in constant-memory mode (each row flushed to disk as written) to
+an anonymous temporary file, then sent from disk in chunks: a zip cannot be streamed before its central
+directory, written last, exists. Its failures are therefore proper problem responses.
+
+The machinery is generic: `export_response(columns, rows, fmt=…, filename=…)` turns any `Column` list and
+async iterator of row tuples into a streamed response, and one `ExportSpec` in `EXPORTS` (a stem, its
+parameters, whether it is billing data, and a handler returning an `Export`) adds both routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import datetime as dt
+import enum
+import io
+import itertools
+import logging
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import IO, Any
+
+import xlsxwriter
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+import billing
+from billing.gl import COLUMNS as GL_COLUMNS
+from billing.gl import GlInvoice, gl_entries
+from billing.statements import ForecastComparison, StatementStatus
+from db.database import Database, RequestDatabase
+from db.models.statement import LINE_FLAGS
+from db.repositories import exports as repo
+from db.repositories.statements import StatementQuery
+from resolvers import sites as site_service
+from resolvers import statements as statement_service
+from resolvers import validation
+from resolvers.context import BILLING_DETAIL, Context
+from resolvers.errors import BadUserInput, Forbidden, Internal, TowneError, Unauthenticated, from_database
+from server.app import _pinned_to_primary, caller_of, problem_response, request_id_of
+from server.gis import _number, _params
+from server.settings import Settings
+from server.tokens import TokenVerifier
+
+log = logging.getLogger("towne.exports")
+
+# Roles that read contract and billing data of the sites they see (docs/security.md, "Roles"); the others
+# (gisEditor, auditor, no role) are refused the billing exports instead of being sent an empty file.
+BILLING_READERS = frozenset(
+    {"billingAdmin", "billingManager", "reportingReader", "districtManager", "regionalVp", "accountManager"}
+)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+CHUNK_BYTES = 64 * 1024  # what one body message carries
+CSV_ROWS_PER_CHUNK = 200
+XLSX_ROWS_PER_WRITE = 200
+XLSX_MAX_ROWS = 1_048_576  # an Excel sheet's rows, the header included
+
+
+# ---- the generic machinery ----------------------------------------------------------------------------------
+
+
+class Kind(enum.Enum):
+    """How a column's values are written. CSV: text as is, `int` digits, money the exact decimal with 2
+    places, percent with 4, a date `YYYY-MM-DD`, an instant ISO 8601 in UTC, a number its shortest repr,
+    a boolean `true`/`false`, null empty. XLSX: text cells (never formulas), numbers, money with the
+    format `#,##0.00`, percent `0.0000` (in percent, as GraphQL's `Rate`), dates as date cells, instants as
+    their ISO 8601 UTC text, booleans as boolean cells, null blank."""
+
+    TEXT = "text"
+    INT = "int"
+    MONEY = "money"
+    PERCENT = "percent"
+    DATE = "date"
+    INSTANT = "instant"
+    NUMBER = "number"
+    BOOL = "bool"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """`name`: the CSV header (snake_case, stable for scripts); `header`: the XLSX header (for people)."""
+
+    name: str
+    header: str
+    kind: Kind = Kind.TEXT
+
+
+class Format(enum.Enum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+Row = Sequence[object]
+_CENT = Decimal("0.01")
+_RATE = Decimal("0.0001")
+
+
+def _decimal(value: object, places: Decimal) -> Decimal:
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return number.quantize(places, rounding=ROUND_HALF_UP)
+
+
+def _instant(value: object) -> str:
+    assert isinstance(value, dt.datetime)
+    return value.astimezone(dt.UTC).isoformat()
+
+
+def csv_cell(kind: Kind, value: object) -> str:
+    """One value as CSV text (see `Kind`)."""
+    if value is None:
+        return ""
+    if kind is Kind.MONEY:
+        return f"{_decimal(value, _CENT):f}"
+    if kind is Kind.PERCENT:
+        return f"{_decimal(value, _RATE):f}"
+    if kind is Kind.INSTANT:
+        return _instant(value)
+    if kind is Kind.DATE:
+        assert isinstance(value, dt.date)
+        return value.isoformat()
+    if kind is Kind.BOOL:
+        return "true" if value else "false"
+    if kind is Kind.NUMBER:
+        return repr(float(value))  # type: ignore[arg-type]
+    return str(value)
+
+
+async def csv_chunks(columns: Sequence[Column], rows: AsyncIterator[Row]) -> AsyncIterator[bytes]:
+    """RFC 4180 CSV (CRLF, UTF-8): the header of `name`s, then the rows, `CSV_ROWS_PER_CHUNK` per chunk."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.name for c in columns])
+    kinds = [c.kind for c in columns]
+    count = 0
+    async for row in rows:
+        writer.writerow([csv_cell(k, v) for k, v in zip(kinds, row, strict=True)])
+        count += 1
+        if count % CSV_ROWS_PER_CHUNK == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+async def write_xlsx(
+    columns: Sequence[Column], rows: AsyncIterator[Row], out: IO[bytes], *, sheet: str
+) -> int:
+    """Write the rows as one worksheet `sheet` to `out` (a binary file), the header of `header`s frozen
+    above; returns the number of data rows. Raises `BadUserInput` beyond the 1,048,575 data rows a sheet
+    holds (the CSV has no such limit).
+
+    Money is a numeric cell: XlsxWriter writes every number as an IEEE double (Excel's only number type),
+    so the `Decimal` is converted here, at the cell write and nowhere else; an amount of numeric(14,2)
+    has at most 14 significant digits, which a double keeps, so Excel shows the exact cents. The CSV
+    carries the exact decimal text."""
+    workbook = xlsxwriter.Workbook(out, {"constant_memory": True})
+    try:
+        worksheet = workbook.add_worksheet(sheet[:31])
+        bold = workbook.add_format({"bold": True})
+        formats = {
+            Kind.MONEY: workbook.add_format({"num_format": "#,##0.00"}),
+            Kind.PERCENT: workbook.add_format({"num_format": "0.0000"}),
+            Kind.DATE: workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        }
+        worksheet.write_row(0, 0, [c.header for c in columns], bold)
+        worksheet.freeze_panes(1, 0)
+        kinds = [c.kind for c in columns]
+        number = 0
+
+        def write(batch: Sequence[Row], first: int) -> None:
+            for offset, row in enumerate(batch):
+                for index, (kind, value) in enumerate(zip(kinds, row, strict=True)):
+                    _write_cell(worksheet, first + offset, index, kind, value, formats)
+
+        batch: list[Row] = []
+        async for row in rows:
+            number += 1
+            if number >= XLSX_MAX_ROWS:
+                raise BadUserInput(
+                    f"the export has more than {XLSX_MAX_ROWS - 1:,} rows, more than an XLSX sheet holds; "
+                    "narrow the filters or download the .csv",
+                    argument="format",
+                )
+            batch.append(row)
+            if len(batch) == XLSX_ROWS_PER_WRITE:
+                # XlsxWriter is pure Python, several µs a cell: off the event loop, a batch at a time (one
+                # thread at a time touches the workbook)
+                await asyncio.to_thread(write, batch, number - len(batch) + 1)
+                batch = []
+        await asyncio.to_thread(write, batch, number - len(batch) + 1)
+    finally:
+        # closing writes the zip (and removes XlsxWriter's own temporary files); off the event loop, as a
+        # large sheet takes a while
+        await asyncio.to_thread(workbook.close)
+    return number
+
+
+def _write_cell(
+    worksheet: Any, row: int, col: int, kind: Kind, value: object, formats: Mapping[Kind, Any]
+) -> None:
+    if value is None:
+        return
+    if kind is Kind.MONEY or kind is Kind.PERCENT:
+        places = _CENT if kind is Kind.MONEY else _RATE
+        worksheet.write_number(row, col, float(_decimal(value, places)), formats[kind])
+    elif kind is Kind.INT or kind is Kind.NUMBER:
+        worksheet.write_number(row, col, value)
+    elif kind is Kind.DATE:
+        worksheet.write_datetime(row, col, value, formats[kind])
+    elif kind is Kind.INSTANT:
+        worksheet.write_string(row, col, _instant(value))
+    elif kind is Kind.BOOL:
+        worksheet.write_boolean(row, col, bool(value))
+    else:
+        worksheet.write_string(row, col, str(value))
+
+
+def _file_chunks(handle: IO[bytes]) -> AsyncIterator[bytes]:
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES):
+                yield chunk
+        finally:
+            handle.close()  # an anonymous temporary file: closing deletes it
+
+    return chunks()
+
+
+def _headers(filename: str) -> dict[str, str]:
+    return {
+        "content-disposition": f'attachment; filename="{filename}"',
+        "cache-control": "private, no-store",
+        "vary": "Authorization",
+    }
+
+
+async def export_response(
+    columns: Sequence[Column],
+    rows: AsyncIterator[Row],
+    *,
+    fmt: Format,
+    filename: str,
+    sheet: str = "Export",
+    finally_: Callable[[], Awaitable[None]] | None = None,
+) -> Response:
+    """A streamed download of `rows` (tuples in `columns` order): CSV as it is produced, or XLSX written to
+    a temporary file first and then streamed from it. `filename` has no extension (`statements-2025-04`).
+    `finally_` runs once the rows are consumed (or the stream ends): close the request's door there. An
+    exception of `rows` before the first byte (XLSX: at any point) propagates to the caller."""
+    name = f"{filename}.{fmt.value}"
+    if fmt is Format.CSV:
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in csv_chunks(columns, rows):
+                    yield chunk
+            except Exception:
+                # the status is sent: the client sees a truncated file, the log says why
+                log.exception("export %s stopped", name)
+                raise
+            finally:
+                if finally_ is not None:
+                    await finally_()
+
+        return StreamingResponse(body(), media_type=CSV, headers=_headers(name))
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 — closed when its last chunk is sent (or on failure)
+    try:
+        try:
+            await write_xlsx(columns, rows, handle, sheet=sheet)
+        finally:
+            if finally_ is not None:
+                await finally_()
+        size = handle.tell()
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    headers = {**_headers(name), "content-length": str(size)}
+    return StreamingResponse(_file_chunks(handle), media_type=XLSX, headers=headers)
+
+
+# ---- the route machinery ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """What an export handler returns: the columns, the rows (an async iterator that reads through the
+    request's door, e.g. `ctx.db.read()`, when iterated), the file name without extension and the XLSX
+    sheet name."""
+
+    columns: Sequence[Column]
+    rows: AsyncIterator[Row]
+    filename: str
+    sheet: str
+
+
+# (the checked query parameters, the request's context) → the export; raises TowneError for bad input
+Handler = Callable[[Mapping[str, str], Context], Awaitable[Export]]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSpec:
+    """One export: `/exports/{stem}.csv` and `.xlsx`, taking `parameters`; `billing`: refused with
+    FORBIDDEN to roles outside `BILLING_READERS`."""
+
+    stem: str
+    parameters: frozenset[str]
+    handler: Handler
+    billing: bool = True
+
+
+@contextlib.contextmanager
+def as_parameters(names: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Re-raise a `BadUserInput` of the GraphQL filter validation with the URL parameter's name: `names`
+    maps a GraphQL argument (`filter.territory.code`) to its parameter; otherwise `filter.` is dropped."""
+    try:
+        yield
+    except BadUserInput as error:
+        argument = error.argument or ""
+        message = error.message
+        for name, parameter in (names or {}).items():
+            message = message.replace(name, parameter)
+        message = message.replace("filter.", "")
+        parameter = (names or {}).get(argument, argument.removeprefix("filter."))
+        raise BadUserInput(message, argument=parameter or None, **error.extensions) from error
+
+
+def _period_of(params: Mapping[str, str], name: str) -> billing.ServicePeriod | None:
+    return validation.optional_period(params.get(name), argument=name)
+
+
+def _boolean(params: Mapping[str, str], name: str) -> bool:
+    value = params.get(name, "false")
+    if value not in ("true", "false"):
+        raise BadUserInput(f"{name} must be true or false, got {value[:40]!r}", argument=name)
+    return value == "true"
+
+
+def _statuses(params: Mapping[str, str]) -> list[str]:
+    if "statuses" not in params:
+        return []
+    names = [part.strip().upper() for part in params["statuses"].split(",")]
+    known = [s.name for s in StatementStatus]
+    for name in names:
+        if name not in known:
+            raise BadUserInput(
+                f"statuses lists {name[:40]!r}; give comma-separated statuses of {', '.join(known)}",
+                argument="statuses",
+            )
+    return list(dict.fromkeys(names))
+
+
+STATEMENT_PARAMETERS = frozenset(
+    {
+        "siteNumber",
+        "servicePeriod",
+        "statuses",
+        "territoryLayer",
+        "territoryCode",
+        "currentOnly",
+        "from",
+        "to",
+    }
+)
+GL_PARAMETERS = frozenset({"servicePeriod", "siteNumber", "territoryLayer", "territoryCode"})
+SITE_PARAMETERS = frozenset(
+    {"territoryLayer", "territoryCode", "sourceDistrict", "state", "buildingBlock", "search", "bbox"}
+)
+
+
+async def statement_filter(
+    params: Mapping[str, str], ctx: Context, *, statuses: Sequence[str] | None = None
+) -> tuple[StatementQuery, repo.PeriodRange, str]:
+    """The `statements(filter:)` filter of the parameters, checked by the resolvers' own validation, the
+    `from`/`to` range, and a label of the periods for the file name (`2025-04`, `2025-01-to-2025-12`)."""
+    with as_parameters():
+        query = await statement_service.statement_query(
+            ctx,
+            site_number=params.get("siteNumber"),
+            service_period=params.get("servicePeriod"),
+            statuses=_statuses(params) if statuses is None else statuses,
+            territory_layer=params.get("territoryLayer"),
+            territory_code=params.get("territoryCode"),
+            current_only=_boolean(params, "currentOnly"),
+        )
+    first, last = _period_of(params, "from"), _period_of(params, "to")
+    if first is not None and last is not None and first > last:
+        raise BadUserInput(f"from ({first.key}) must not be after to ({last.key})", argument="from")
+    periods = repo.PeriodRange(first.start if first else None, last.start if last else None)
+    if "servicePeriod" in params:
+        label = billing.ServicePeriod.parse(params["servicePeriod"]).key
+    elif first and last:
+        label = first.key if first == last else f"{first.key}-to-{last.key}"
+    elif first is not None:
+        label = f"from-{first.key}"
+    elif last is not None:
+        label = f"to-{last.key}"
+    else:
+        label = "all-periods"
+    return query, periods, label
+
+
+async def _rows(ctx: Context, statement: Any, shape: Callable[[Any], Row]) -> AsyncIterator[Row]:
+    async with ctx.db.read() as session:
+        async for row in repo.stream_rows(session, statement):
+            yield shape(row)
+
+
+def _key(start: dt.date) -> str:
+    return billing.ServicePeriod.of(start).key
+
+
+# ---- the statements register ---------------------------------------------------------------------------------
+
+STATEMENT_COLUMNS = (
+    Column("service_period", "Service period"),
+    Column("site_number", "Site number"),
+    Column("site_name", "Site name"),
+    Column("status", "Status"),
+    Column("version", "Version", Kind.INT),
+    Column("revision", "Revision", Kind.INT),
+    Column("amount", "Amount (USD)", Kind.MONEY),
+    Column("invoiced_revenue", "Invoiced revenue (USD)", Kind.MONEY),
+    Column("forecasted_revenue", "Forecast revenue (USD)", Kind.MONEY),
+    Column("deviation_amount", "Deviation (USD)", Kind.MONEY),
+    Column("deviation_percentage", "Deviation (%)", Kind.PERCENT),
+    Column("deviation_exceeded", "Deviation exceeded", Kind.BOOL),
+    Column("created_by", "Created by"),
+    Column("created_at", "Created at (UTC)", Kind.INSTANT),
+    Column("status_changed_by", "Status changed by"),
+    Column("status_changed_at", "Status changed at (UTC)", Kind.INSTANT),
+    Column("sent_at", "Sent at (UTC)", Kind.INSTANT),
+    Column("statement_id", "Statement id"),
+)
+
+
+def _statement_row(row: Any) -> Row:
+    (start, number, name, status, version, revision, amount, forecast_data, created_by, created_at,
+     moved_by, moved_at, sent_at, statement_id) = row  # fmt: skip
+    forecast = ForecastComparison.from_json(forecast_data) if forecast_data else None
+    return (
+        _key(start), number, name, status, version, revision, amount,
+        forecast.invoiced_revenue if forecast else None,
+        forecast.forecasted_revenue if forecast else None,
+        forecast.deviation_amount if forecast else None,
+        forecast.deviation_percentage if forecast else None,
+        forecast.exceeded if forecast else None,
+        created_by, created_at, moved_by, moved_at, sent_at, str(statement_id),
+    )  # fmt: skip
+
+
+async def statements_export(params: Mapping[str, str], ctx: Context) -> Export:
+    """The statements register (§3.3, §3.5, §3.6)."""
+    query, periods, label = await statement_filter(params, ctx)
+    rows = _rows(ctx, repo.statement_register(query, periods, ctx.today), _statement_row)
+    return Export(STATEMENT_COLUMNS, rows, f"statements-{label}", "Statements")
+
+
+# ---- invoice lines -------------------------------------------------------------------------------------------
+
+LINE_COLUMNS = (
+    Column("service_period", "Service period"),
+    Column("site_number", "Site number"),
+    Column("status", "Statement status"),
+    Column("version", "Version", Kind.INT),
+    Column("revision", "Revision", Kind.INT),
+    Column("invoice_number", "Invoice number"),
+    Column("invoice_date", "Invoice date", Kind.DATE),
+    Column("invoice_group", "Invoice group", Kind.INT),
+    Column("position", "Position", Kind.INT),
+    Column("code", "GL code"),
+    Column("title", "Title"),
+    Column("building_block", "Building block"),
+    Column("amount", "Amount (USD)", Kind.MONEY),
+    Column("adhoc_type", "Ad-hoc type"),
+    *(
+        Column(flag, flag.removeprefix("is_").replace("_", " ").capitalize(), Kind.BOOL)
+        for flag in LINE_FLAGS
+    ),
+)
+
+
+def _line_row(row: Any) -> Row:
+    return (_key(row[0]), *row[1:])
+
+
+async def invoice_lines_export(params: Mapping[str, str], ctx: Context) -> Export:
+    """The invoice lines of current versions (§1.6)."""
+    query, periods, label = await statement_filter(params, ctx)
+    rows = _rows(ctx, repo.invoice_lines(query, periods, ctx.today), _line_row)
+    return Export(LINE_COLUMNS, rows, f"invoice-lines-{label}", "Invoice lines")
+
+
+# ---- the GL journal of a period -----------------------------------------------------------------------------
+
+GL_KINDS = {"document_date": Kind.DATE, "debit": Kind.MONEY, "credit": Kind.MONEY}
+GL_EXPORT_COLUMNS = tuple(
+    Column(name, name.replace("_", " ").capitalize(), GL_KINDS.get(name, Kind.TEXT)) for name in GL_COLUMNS
+)
+
+
+async def _gl_rows(ctx: Context, query: StatementQuery) -> AsyncIterator[Row]:
+    """The journal entries, invoice by invoice: each invoice's lines arrive together (ordered by invoice
+    group), so one invoice at a time is held."""
+    async with ctx.db.read() as session:
+        stream = repo.stream_rows(session, repo.gl_lines(query, ctx.today))
+        current: list[Any] = []
+        async for row in stream:
+            if current and current[0][4] != row[4]:
+                for entry in _gl_entries_of(current):
+                    yield entry
+                current = []
+            current.append(row)
+        if current:
+            for entry in _gl_entries_of(current):
+                yield entry
+
+
+def _gl_entries_of(rows: Sequence[Any]) -> Iterator[Row]:
+    number, gl_string, start, billing_type, _, invoice_number, invoice_date, amount, vendor_id = rows[0][:9]
+    invoice = GlInvoice(
+        invoice_number,
+        invoice_date,
+        amount,
+        [(code, line_amount, title) for *_, code, line_amount, title in rows if code is not None],
+        vendor_id=vendor_id,
+        advanced=billing_type == billing.BillingType.ADVANCED.name,
+    )
+    period = billing.ServicePeriod.of(start).yyyymm
+    for e in gl_entries([invoice], gl_string=gl_string, site_number=number, service_period=period):
+        yield (e.batch_id, e.batch, e.interface, e.document_number, e.document_date, e.account, e.debit,
+               e.credit, e.description, e.vendor_id, e.deferred_account)  # fmt: skip
+
+
+async def gl_journal_export(params: Mapping[str, str], ctx: Context) -> Export:
+    """The Great Plains journal (§3.8) of a service period's Sent statements (current versions)."""
+    if "servicePeriod" not in params:
+        raise BadUserInput(
+            "servicePeriod is required: the journal of one service period (YYYY-MM)", argument="servicePeriod"
+        )
+    query, _, label = await statement_filter(params, ctx, statuses=[StatementStatus.SENT.name])
+    return Export(GL_EXPORT_COLUMNS, _gl_rows(ctx, query), f"gl-journal-{label}", "GL journal")
+
+
+# ---- the site directory -------------------------------------------------------------------------------------
+
+SITE_COLUMNS = (
+    Column("site_number", "Site number"),
+    Column("name", "Name"),
+    Column("address", "Address"),
+    Column("street", "Street"),
+    Column("city", "City"),
+    Column("state", "State"),
+    Column("zip", "ZIP"),
+    Column("source_district", "Legacy district"),
+    Column("gl_string", "GL string"),
+    Column("parking_spaces", "Parking spaces", Kind.INT),
+    Column("rooms", "Rooms", Kind.INT),
+    Column("vendor_id", "Vendor id"),
+    Column("start_date", "Start date", Kind.DATE),
+    Column("close_date", "Close date", Kind.DATE),
+    Column("is_active", "Active", Kind.BOOL),
+    Column("longitude", "Longitude (EPSG:4326)", Kind.NUMBER),
+    Column("latitude", "Latitude (EPSG:4326)", Kind.NUMBER),
+    Column("geocode_method", "Geocode method"),
+    Column("updated_at", "Updated at (UTC)", Kind.INSTANT),
+)
+_SITE_ARGUMENTS = {"filter.territory.layer": "territoryLayer", "filter.territory.code": "territoryCode"}
+
+
+def _block(params: Mapping[str, str]) -> str | None:
+    if "buildingBlock" not in params:
+        return None
+    value = params["buildingBlock"].strip().upper()
+    if value not in billing.BuildingBlock.__members__:
+        known = ", ".join(billing.BuildingBlock.__members__)
+        raise BadUserInput(
+            f"buildingBlock must be one of {known}, got {params['buildingBlock'][:40]!r}",
+            argument="buildingBlock",
+        )
+    return value
+
+
+async def sites_export(params: Mapping[str, str], ctx: Context) -> Export:
+    """The site directory (§1.2): the sites of `sites(filter:)`, by site number."""
+    layer, code = params.get("territoryLayer"), params.get("territoryCode")
+    if (layer is None) != (code is None):
+        raise BadUserInput("give both territoryLayer and territoryCode, or neither", argument="territoryCode")
+    bbox = (
+        [_number(part, argument="bbox") for part in params["bbox"].split(",")] if "bbox" in params else None
+    )
+    raw = site_service.FilterInput(
+        territory=(layer, code) if layer is not None and code is not None else None,
+        source_district=params.get("sourceDistrict"),
+        state=params.get("state"),
+        building_block=_block(params),
+        search=params.get("search"),
+        bbox=bbox,
+    )
+    with as_parameters(_SITE_ARGUMENTS):
+        query = await site_service.build_query(ctx, raw)
+    statement = repo.site_directory(query, with_vendor_id=ctx.caller.has_any(BILLING_DETAIL))
+    return Export(SITE_COLUMNS, _rows(ctx, statement, tuple), "sites", "Sites")
+
+
+EXPORTS: tuple[ExportSpec, ...] = (
+    ExportSpec("statements", STATEMENT_PARAMETERS, statements_export),
+    ExportSpec("invoice-lines", STATEMENT_PARAMETERS, invoice_lines_export),
+    ExportSpec("gl-journal", GL_PARAMETERS, gl_journal_export),
+    ExportSpec("sites", SITE_PARAMETERS, sites_export, billing=False),
+)
+
+
+def export_routes(
+    database: Database,
+    settings: Settings,
+    verifier: TokenVerifier,
+    exports: Sequence[ExportSpec] = EXPORTS,
+) -> list[BaseRoute]:
+    """`/exports/{stem}.csv` and `/exports/{stem}.xlsx` of each export, for `server.app.create_app`."""
+
+    def endpoint(spec: ExportSpec, fmt: Format) -> Callable[[Request], Awaitable[Response]]:
+        async def serve(request: Request) -> Response:
+            door: RequestDatabase = database.request(
+                replica=not _pinned_to_primary(request, settings.read_your_writes_s)
+            )
+            request_id = request_id_of(request)
+            handed_over = False
+            try:
+                caller = await caller_of(request, door, verifier)
+                if caller.is_anonymous:
+                    raise Unauthenticated("sign in: send `Authorization: Bearer <token>`")
+                params = _params(request, spec.parameters)
+                if spec.billing and not caller.has_any(BILLING_READERS):
+                    held = ", ".join(sorted(caller.roles)) or "no role"
+                    raise Forbidden(
+                        f"the {spec.stem} export is billing data: it needs one of the roles "
+                        f"{', '.join(sorted(BILLING_READERS))}; you have {held}"
+                    )
+                ctx = Context(db=door, settings=settings, caller=caller, request_id=request_id)
+                export = await spec.handler(params, ctx)
+                handed_over = True  # from here export_response closes the door
+                response = await export_response(
+                    export.columns,
+                    export.rows,
+                    fmt=fmt,
+                    filename=export.filename,
+                    sheet=export.sheet,
+                    finally_=door.close,
+                )
+            except TowneError as error:
+                response = problem_response(error, request_id=request_id)
+            except Exception as exc:
+                known = from_database(exc)
+                if known is None:
+                    log.exception("export %s failed (request %s)", spec.stem, request_id)
+                response = problem_response(known or Internal(request_id), request_id=request_id)
+            finally:
+                if not handed_over:
+                    await door.close()
+            response.headers["x-request-id"] = request_id
+            response.headers.setdefault("vary", "Authorization")
+            return response
+
+        return serve
+
+    return [
+        Route(f"/exports/{spec.stem}.{fmt.value}", endpoint(spec, fmt))
+        for spec, fmt in itertools.product(exports, Format)
+    ]
+
+
+__all__ = [
+    "BILLING_READERS",
+    "EXPORTS",
+    "Column",
+    "Export",
+    "ExportSpec",
+    "Format",
+    "Kind",
+    "as_parameters",
+    "csv_cell",
+    "export_response",
+    "export_routes",
+    "statement_filter",
+    "write_xlsx",
+]
