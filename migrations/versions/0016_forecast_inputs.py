@@ -2,7 +2,7 @@
 other-expense forecasts (issue 11 §4; domain.md §1.7, §2.12, §2.13).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-05
 
 * The inputs of the P&L forecast (`billing.forecast`) besides the contract, in the shapes its calculators read:
