@@ -1,0 +1,625 @@
+"""Billing aggregates for reporting clients (issue 11 §1): `billingSummary`, computed in one SQL statement.
+
+The stored measures of a request are one `SELECT … GROUP BY GROUPING SETS ((dimensions), ())`: the groups
+and the grand total come back together, from the same rows, so the groups' money always adds up to the total.
+Row scopes are PostgreSQL's (every table read has its policy, migration 0008): a scoped caller's summary is the
+summary of its sites, with nothing filtered here.
+
+The facts summed, per service period (domain.md §1.6, §3.3, §3.5, §3.6):
+
+* **invoiced**: the lines of the latest Sent version of each statement (the figure the client was billed);
+  `invoiced_revenue` is the part whose code is an integer 4000–4999 (§3.6 `Invoiced`).
+* **pending**: the lines of the statement's unsent version (at most one is not superseded, §3.3), by the
+  status it waits in (§3.5).
+* **forecast**: the stored P&L forecast of internal revenue of the site and month (`forecast_internal_revenue`,
+  §3.6 `Forecast`). It is a site-month figure with no building block, line code or statement status: grouped by
+  one of those it falls in the group whose key is null, and a filter on one of them leaves it out.
+* **deviation**: invoiced revenue − forecast, in USD and in % of the forecast (0 without one), from each
+  group's sums (signed: positive means more was invoiced than forecast; §3.6 stores the absolute values).
+
+The territory of a fact is the site's assignment in the layer **on the last day of its service period**
+(`tstzrange(valid_from, valid_to) @> towne_period_as_of(period)`, the last instant of that day in UTC): a
+border moved in June leaves May's revenue in the district it was in (domain.md §4.3). Sites with no assignment
+in the layer then group under a null territory.
+
+Previewed amounts are computed on demand by the invoice engine (`resolvers.billing.compute_previews`), only
+when asked for, and grouped by the same dimensions in Python.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import Text
+
+import billing
+from billing.money import ZERO
+from resolvers import validation
+from resolvers.context import Context
+from resolvers.errors import BadUserInput, QueryTooCostly
+
+MAX_PERIODS = 36  # a summary spans at most three years of service periods
+MAX_PREVIEW_SITE_MONTHS = 2000  # the engine computes ~1,000 site-months a second: keep a preview interactive
+PENDING_STATUSES = ("GENERATING", "AR_REVIEW", "APPROVAL_TEAM", "READY_TO_SEND", "FAILED")
+CENT = Decimal("0.01")
+
+
+class Dimension(enum.Enum):
+    """What a summary may be grouped (and filtered) by; the value is the key column of the SQL."""
+
+    TERRITORY = "territory"
+    SERVICE_PERIOD = "service_period"
+    SITE = "site"
+    STATE = "state"
+    BILLING_TYPE = "billing_type"
+    CONTRACT_TYPE = "contract_type"
+    BUILDING_BLOCK = "building_block"
+    LINE_CODE = "line_code"
+    STATEMENT_STATUS = "statement_status"
+
+
+# dimensions of an invoice line or statement version: a site-month forecast has none of them
+LINE_DIMENSIONS = frozenset({Dimension.BUILDING_BLOCK, Dimension.LINE_CODE, Dimension.STATEMENT_STATUS})
+
+# key expressions over the joined facts (f), site (cs), contract (ct) and territory (t); fixed text only
+_KEYS: dict[Dimension, tuple[str, ...]] = {
+    Dimension.TERRITORY: ("t.code", "t.name", "t.id"),
+    Dimension.SERVICE_PERIOD: ("f.period",),
+    Dimension.SITE: ("cs.site_number", "cs.name"),
+    Dimension.STATE: ("cs.state",),
+    Dimension.BILLING_TYPE: ("coalesce(f.billing_type, ct.billing_type)",),
+    Dimension.CONTRACT_TYPE: ("ct.contract_type",),
+    Dimension.BUILDING_BLOCK: ("f.building_block",),
+    Dimension.LINE_CODE: ("f.code",),
+    Dimension.STATEMENT_STATUS: ("f.status",),
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SummaryFilter:
+    """Which facts count; every list is "any of", an empty or absent list is no condition. Territory codes
+    are those of `territory_layer`, as the sites were assigned at each service period."""
+
+    territories: tuple[str, ...] = ()
+    site_numbers: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    billing_types: tuple[str, ...] = ()
+    contract_types: tuple[str, ...] = ()
+    building_blocks: tuple[str, ...] = ()
+    line_codes: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    @property
+    def on_lines(self) -> bool:
+        """Whether a condition is on a line dimension (so site-month forecasts cannot satisfy it)."""
+        return bool(self.building_blocks or self.line_codes or self.statuses)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SummaryRequest:
+    """A checked `billingSummary` request: `first`..`last` are months (inclusive)."""
+
+    group_by: tuple[Dimension, ...]
+    first: billing.ServicePeriod
+    last: billing.ServicePeriod
+    layer: str | None = None
+    filter: SummaryFilter = SummaryFilter()
+
+    @property
+    def periods(self) -> int:
+        return (self.last.year - self.first.year) * 12 + self.last.month - self.first.month + 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TerritoryKey:
+    id: int
+    code: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SummaryKey:
+    """A group's key: the grouped dimensions are set (each may still be null, e.g. no territory), the others
+    None. `service_period` is the month's first day."""
+
+    territory: TerritoryKey | None = None
+    service_period: dt.date | None = None
+    site_number: str | None = None
+    site_name: str | None = None
+    state: str | None = None
+    billing_type: str | None = None
+    contract_type: str | None = None
+    building_block: str | None = None
+    line_code: str | None = None
+    statement_status: str | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class Measures:
+    """A group's measures: USD with 2 decimals, counts of distinct sites and statements."""
+
+    invoiced: Decimal = ZERO
+    invoiced_revenue: Decimal = ZERO
+    pending: Decimal = ZERO
+    pending_by_status: dict[str, Decimal] = dataclasses.field(default_factory=dict)
+    forecast: Decimal = ZERO
+    site_count: int = 0
+    statement_count: int = 0
+    previewed: Decimal | None = None
+
+    @property
+    def deviation(self) -> Decimal:
+        """Invoiced revenue − forecast (USD)."""
+        return self.invoiced_revenue - self.forecast
+
+    @property
+    def deviation_percentage(self) -> Decimal:
+        """Deviation in % of the forecast, rounded half-up to 2 decimals; 0 without a forecast (§3.6)."""
+        if self.forecast == 0:
+            return ZERO
+        return (self.deviation / self.forecast * 100).quantize(CENT, rounding="ROUND_HALF_UP")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SummaryGroup:
+    key: SummaryKey
+    measures: Measures
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Summary:
+    """The groups (ordered by their keys, nulls last) and the grand total over every fact of the request."""
+
+    request: SummaryRequest
+    groups: list[SummaryGroup]
+    total: Measures
+
+
+def summary_request(
+    *,
+    group_by: Sequence[Dimension],
+    from_period: str,
+    to_period: str,
+    layer: str | None,
+    filter: SummaryFilter,
+) -> SummaryRequest:
+    """Check the arguments: `BAD_USER_INPUT` naming the argument for a malformed period, a range backwards or
+    over `MAX_PERIODS` months, a repeated dimension, a territory grouping or filter without `territoryLayer`,
+    a malformed site number or line code."""
+    first = validation.service_period(from_period, argument="fromPeriod")
+    last = validation.service_period(to_period, argument="toPeriod")
+    if (last.year, last.month) < (first.year, first.month):
+        raise BadUserInput(f"toPeriod {last} is before fromPeriod {first}", argument="toPeriod")
+    if len(set(group_by)) != len(group_by):
+        raise BadUserInput("groupBy names a dimension twice", argument="groupBy")
+    if (Dimension.TERRITORY in group_by or filter.territories) and layer is None:
+        raise BadUserInput(
+            "grouping or filtering by territory needs territoryLayer (e.g. `districts`)",
+            argument="territoryLayer",
+        )
+    if layer is not None:
+        layer = validation.code(layer, argument="territoryLayer")
+    checked = dataclasses.replace(
+        filter,
+        territories=tuple(validation.code(c, argument="filter.territories") for c in filter.territories),
+        site_numbers=tuple(
+            validation.site_number(n, argument="filter.siteNumbers") for n in filter.site_numbers
+        ),
+        line_codes=tuple(validation.gl_code(c, argument="filter.lineCodes") for c in filter.line_codes),
+        states=tuple(
+            validation.text(s, argument="filter.states", max_length=2).upper() for s in filter.states
+        ),
+        contract_types=tuple(
+            validation.text(s, argument="filter.contractTypes", max_length=100) for s in filter.contract_types
+        ),
+    )
+    request = SummaryRequest(group_by=tuple(group_by), first=first, last=last, layer=layer, filter=checked)
+    if request.periods > MAX_PERIODS:
+        raise BadUserInput(
+            f"fromPeriod {first} to toPeriod {last} is {request.periods} service periods; at most {MAX_PERIODS}",
+            argument="toPeriod",
+        )
+    return request
+
+
+def _period_text(period: billing.ServicePeriod) -> str:
+    return f"{period.year:04d}{period.month:02d}"
+
+
+def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
+    """The one statement of a summary and its parameters.
+
+    Rows: one per group (`grand` = 0) and then the grand total (`grand` = 1); key columns `k0`… in the order
+    of `_KEYS` for the grouped dimensions; measures `invoiced`, `invoiced_revenue`, `pending`, `pending_<status>`,
+    `forecast`, `sites`, `statements`; and the layer's id and the known territory codes, to tell an unknown
+    layer or code from an empty result without a second statement.
+    """
+    f = request.filter
+    grouped_lines = bool(LINE_DIMENSIONS & set(request.group_by))
+    params: dict[str, Any] = {
+        "p_first": request.first.start,
+        "p_last": request.last.start,
+        "f_first": _period_text(request.first),
+        "f_last": _period_text(request.last),
+        "layer": request.layer,
+    }
+    parts = [
+        # a statement's latest Sent version and its unsent version (at most one is not superseded, §3.3)
+        """versions AS (
+            SELECT DISTINCT ON (v.statement_id, v.status = 'SENT')
+                   v.id, v.statement_id, s.site_id, s.service_period_start AS period, v.status, v.billing_type
+              FROM statement_version v
+              JOIN billing_statement s ON s.id = v.statement_id
+             WHERE NOT v.superseded AND s.service_period_start BETWEEN :p_first AND :p_last
+             ORDER BY v.statement_id, v.status = 'SENT', v.version DESC
+        )"""
+    ]
+    facts = [
+        """SELECT v.site_id, v.period, v.statement_id, v.status, v.billing_type,
+                  l.building_block, l.code, l.amount,
+                  CASE WHEN l.code ~ '^[0-9]{1,9}$' THEN l.code::integer BETWEEN 4000 AND 4999 ELSE false END
+                      AS revenue,
+                  NULL::numeric AS forecast
+             FROM versions v
+             JOIN invoice i ON i.statement_version_id = v.id
+             JOIN invoice_line l ON l.invoice_id = i.id"""
+    ]
+    if not (f.building_blocks or f.line_codes):
+        # a management agreement's invoice amount may differ from Σ lines by a cent (§2.10e): the difference is
+        # a fact of its own, with no building block or code, so invoiced amounts are Σ invoice amounts
+        facts.append(
+            """SELECT v.site_id, v.period, v.statement_id, v.status, v.billing_type,
+                      NULL, NULL, i.amount - lines.amount, false, NULL::numeric
+                 FROM versions v
+                 JOIN invoice i ON i.statement_version_id = v.id
+                 CROSS JOIN LATERAL (SELECT coalesce(sum(l.amount), 0) AS amount
+                                       FROM invoice_line l WHERE l.invoice_id = i.id) lines
+                WHERE i.amount <> lines.amount"""
+        )
+    if not grouped_lines and not (f.building_blocks or f.line_codes):
+        # a statement whose versions have no line still counts (e.g. everything was zero, §3.4)
+        facts.append(
+            """SELECT v.site_id, v.period, v.statement_id, v.status, v.billing_type,
+                      NULL, NULL, NULL::numeric, false, NULL::numeric
+                 FROM versions v"""
+        )
+    if not f.on_lines:
+        facts.append(
+            """SELECT fr.site_id, to_date(fr.period, 'YYYYMM'), NULL::uuid, NULL, NULL, NULL, NULL,
+                      NULL::numeric, false, fr.amount
+                 FROM forecast_internal_revenue fr
+                WHERE fr.period BETWEEN :f_first AND :f_last"""
+        )
+    parts.append("facts AS (\n" + "\nUNION ALL\n".join(facts) + "\n)")
+    parts.append("layer AS (SELECT id FROM territory_layer WHERE code = :layer)")
+
+    where: list[str] = []
+    array_params = []
+    for name, column, values in (
+        ("site_numbers", "cs.site_number", f.site_numbers),
+        ("states", "cs.state", f.states),
+        ("billing_types", "coalesce(f.billing_type, ct.billing_type)", f.billing_types),
+        ("contract_types", "ct.contract_type", f.contract_types),
+        ("building_blocks", "f.building_block", f.building_blocks),
+        ("line_codes", "f.code", f.line_codes),
+        ("statuses", "f.status", f.statuses),
+        ("territories", "t.code", f.territories),
+    ):
+        if values:
+            where.append(f"{column} = ANY(:{name})")
+            params[name] = list(values)
+            array_params.append(name)
+
+    keys = [expr for d in request.group_by for expr in _KEYS[d]]
+    key_columns = [f"{expr} AS k{i}" for i, expr in enumerate(keys)]
+    grand = f"GROUPING({', '.join(keys)})" if keys else "0"
+    grouping = f"GROUPING SETS (({', '.join(keys)}), ())" if keys else "()"
+    pending = [
+        f"coalesce(sum(f.amount) FILTER (WHERE f.status = '{s}'), 0) AS pending_{s.lower()}"
+        for s in PENDING_STATUSES
+    ]
+    territory_join = (
+        """LEFT JOIN site_territory_assignment a
+                  ON a.site_id = f.site_id AND a.layer_id = (SELECT id FROM layer)
+                 AND tstzrange(a.valid_from, a.valid_to)
+                     @> (((f.period + interval '1 month')::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond')
+             LEFT JOIN territory t ON t.id = a.territory_id"""
+        if request.layer is not None
+        else ""
+    )
+    sql = f"""
+        WITH {", ".join(parts)}
+        SELECT {"".join(c + ", " for c in key_columns)}
+               ({grand} <> 0 OR {len(keys)} = 0) AS grand,
+               coalesce(sum(f.amount) FILTER (WHERE f.status = 'SENT'), 0) AS invoiced,
+               coalesce(sum(f.amount) FILTER (WHERE f.status = 'SENT' AND f.revenue), 0) AS invoiced_revenue,
+               coalesce(sum(f.amount) FILTER (WHERE f.status <> 'SENT'), 0) AS pending,
+               {", ".join(pending)},
+               coalesce(sum(f.forecast), 0) AS forecast,
+               count(DISTINCT f.site_id) AS sites,
+               count(DISTINCT f.statement_id) AS statements,
+               (SELECT id FROM layer) AS layer_id,
+               (SELECT coalesce(array_agg(code), '{{}}') FROM territory
+                 WHERE layer_id = (SELECT id FROM layer) AND code = ANY(:known_codes)) AS known_codes
+          FROM facts f
+          JOIN customer_site cs ON cs.id = f.site_id
+          LEFT JOIN contract ct ON ct.site_id = f.site_id
+          {territory_join}
+         {"WHERE " + " AND ".join(where) if where else ""}
+         GROUP BY {grouping}
+         ORDER BY grand, {", ".join(f"k{i} NULLS LAST" for i in range(len(keys))) or "1"}
+    """
+    params["known_codes"] = list(f.territories)
+    array_params.append("known_codes")
+    return sql, {"__arrays__": array_params, **params}
+
+
+def _statement(request: SummaryRequest) -> tuple[Any, dict[str, Any]]:
+    sql, params = summary_sql(request)
+    arrays = params.pop("__arrays__")
+    statement = text(sql).bindparams(*(bindparam(name, type_=ARRAY(Text)) for name in arrays))
+    return statement, params
+
+
+def _key(request: SummaryRequest, row: Any) -> SummaryKey:
+    values: dict[str, Any] = {}
+    i = 0
+    for dimension in request.group_by:
+        width = len(_KEYS[dimension])
+        cells = [row[f"k{j}"] for j in range(i, i + width)]
+        i += width
+        if dimension is Dimension.TERRITORY:
+            values["territory"] = None if cells[2] is None else TerritoryKey(cells[2], cells[0], cells[1])
+        elif dimension is Dimension.SITE:
+            values["site_number"], values["site_name"] = cells
+        else:
+            values[dimension.value] = cells[0]
+    return SummaryKey(**values)
+
+
+def _measures(row: Any) -> Measures:
+    return Measures(
+        invoiced=row["invoiced"],
+        invoiced_revenue=row["invoiced_revenue"],
+        pending=row["pending"],
+        pending_by_status={s: row[f"pending_{s.lower()}"] for s in PENDING_STATUSES},
+        forecast=row["forecast"],
+        site_count=row["sites"],
+        statement_count=row["statements"],
+    )
+
+
+async def billing_summary(ctx: Context, request: SummaryRequest, *, previews: bool = False) -> Summary:
+    """The summary of `request` as the caller sees it (one SQL statement for the stored measures; with
+    `previews`, the engine's previews of the site-months in scope, at most `MAX_PREVIEW_SITE_MONTHS`).
+
+    Errors: `BAD_USER_INPUT` for an unknown `territoryLayer` (argument `territoryLayer`) or territory code
+    (`filter.territories`); `QUERY_TOO_COSTLY` for previews of too many site-months.
+    """
+    statement, params = _statement(request)
+    async with ctx.db.read() as session:
+        rows = (await session.execute(statement, params)).mappings().all()
+        total_row = rows[-1]  # the grand total sorts last and always exists
+        _check_layer(request, total_row)
+        groups = [SummaryGroup(_key(request, row), _measures(row)) for row in rows[:-1]]
+        summary = Summary(request=request, groups=groups, total=_measures(total_row))
+        if previews:
+            await _add_previews(session, summary)
+    return summary
+
+
+def _check_layer(request: SummaryRequest, row: Any) -> None:
+    if request.layer is not None and row["layer_id"] is None:
+        raise BadUserInput(f"no territory layer {request.layer!r}", argument="territoryLayer")
+    unknown = sorted(set(request.filter.territories) - set(row["known_codes"]))
+    if unknown:
+        raise BadUserInput(
+            f"layer {request.layer!r} has no territory {', '.join(map(repr, unknown))}",
+            argument="filter.territories",
+        )
+
+
+# --- previews on demand ------------------------------------------------------------------------------------
+
+
+async def _add_previews(session: Any, summary: Summary) -> None:
+    """Fill `previewed` of every group and the total: the invoice engine's preview total of each site-month of
+    the range that the filters keep (lines filtered and keyed like stored lines; a preview has no status, so a
+    status filter leaves previews out and a status grouping puts them under a null status)."""
+    from resolvers.billing import compute_previews, load_billables
+    from resolvers.billing_gates import billable
+
+    request = summary.request
+    f = request.filter
+    for measures in (summary.total, *(g.measures for g in summary.groups)):
+        measures.previewed = ZERO
+    if f.statuses:
+        return
+    sites = await _preview_sites(session, request)
+    periods = _periods(request.first, request.last)
+    if len(sites) * len(periods) > MAX_PREVIEW_SITE_MONTHS:
+        raise QueryTooCostly(
+            f"previewedAmount computes {len(sites)} sites × {len(periods)} service periods = "
+            f"{len(sites) * len(periods)} previews; at most {MAX_PREVIEW_SITE_MONTHS}: narrow the filter or the "
+            "period range"
+        )
+    billables = await load_billables(session, site_ids=list(sites))
+    index = {_key_tuple(g.key): g.measures for g in summary.groups}
+    for period in periods:
+        open_ = {i: b for i, b in billables.items() if billable(b.site, b.contract, period)}
+        previews = await compute_previews(session, open_, period)
+        for site_id, preview in previews.items():
+            site = sites[site_id]
+            territory = site["territories"].get(period.start)
+            if f.territories and (territory is None or territory.code not in f.territories):
+                continue
+            for invoice in preview.invoices:
+                items: list[tuple[str | None, str | None, Decimal]] = [
+                    (
+                        line.building_block.name if line.building_block is not None else None,
+                        line.code,
+                        line.amount,
+                    )
+                    for line in invoice.lines
+                ]
+                rounding = invoice.amount - sum((line.amount for line in invoice.lines), ZERO)
+                if rounding and not (f.building_blocks or f.line_codes):
+                    items.append((None, None, rounding))  # §2.10e, as for stored invoices
+                for block, code, amount in items:
+                    if f.building_blocks and block not in f.building_blocks:
+                        continue
+                    if f.line_codes and code not in f.line_codes:
+                        continue
+                    key = _preview_key(request, site, territory, period, block, code)
+                    summary.total.previewed = (summary.total.previewed or ZERO) + amount
+                    found = index.get(_key_tuple(key))
+                    if found is None:  # a group only previews have
+                        found = index[_key_tuple(key)] = Measures(previewed=ZERO)
+                        summary.groups.append(SummaryGroup(key, found))
+                    found.previewed = (found.previewed or ZERO) + amount
+    summary.groups.sort(key=lambda g: _sort_key(request, g.key))
+
+
+def _sort_key(request: SummaryRequest, key: SummaryKey) -> tuple[tuple[bool, Any], ...]:
+    """The SQL's order of groups (by the grouped dimensions in order, nulls last), for groups added here."""
+    values = {
+        Dimension.TERRITORY: key.territory.code if key.territory is not None else None,
+        Dimension.SERVICE_PERIOD: key.service_period,
+        Dimension.SITE: key.site_number,
+        Dimension.STATE: key.state,
+        Dimension.BILLING_TYPE: key.billing_type,
+        Dimension.CONTRACT_TYPE: key.contract_type,
+        Dimension.BUILDING_BLOCK: key.building_block,
+        Dimension.LINE_CODE: key.line_code,
+        Dimension.STATEMENT_STATUS: key.statement_status,
+    }
+    return tuple((values[d] is None, values[d] or "") for d in request.group_by)
+
+
+def _periods(first: billing.ServicePeriod, last: billing.ServicePeriod) -> list[billing.ServicePeriod]:
+    out, period = [], first
+    while (period.year, period.month) <= (last.year, last.month):
+        out.append(period)
+        period = period.shift(1)
+    return out
+
+
+def _key_tuple(key: SummaryKey) -> tuple[Any, ...]:
+    return dataclasses.astuple(key)
+
+
+def _preview_key(
+    request: SummaryRequest,
+    site: dict[str, Any],
+    territory: TerritoryKey | None,
+    period: billing.ServicePeriod,
+    block: str | None,
+    code: str | None,
+) -> SummaryKey:
+    values: dict[str, Any] = {}
+    for dimension in request.group_by:
+        match dimension:
+            case Dimension.TERRITORY:
+                values["territory"] = territory
+            case Dimension.SERVICE_PERIOD:
+                values["service_period"] = period.start
+            case Dimension.SITE:
+                values["site_number"], values["site_name"] = site["site_number"], site["name"]
+            case Dimension.STATE:
+                values["state"] = site["state"]
+            case Dimension.BILLING_TYPE:
+                values["billing_type"] = site["billing_type"]
+            case Dimension.CONTRACT_TYPE:
+                values["contract_type"] = site["contract_type"]
+            case Dimension.BUILDING_BLOCK:
+                values["building_block"] = block
+            case Dimension.LINE_CODE:
+                values["line_code"] = code
+            case Dimension.STATEMENT_STATUS:
+                values["statement_status"] = None
+    return SummaryKey(**values)
+
+
+async def _preview_sites(session: Any, request: SummaryRequest) -> dict[uuid.UUID, dict[str, Any]]:
+    """The sites in scope that the site-level filters keep, with their territory per service period."""
+    f = request.filter
+    where = ["true"]
+    params: dict[str, Any] = {
+        "layer": request.layer,
+        "p_first": request.first.start,
+        "p_last": request.last.start,
+    }
+    for name, column, values in (
+        ("site_numbers", "cs.site_number", f.site_numbers),
+        ("states", "cs.state", f.states),
+        ("billing_types", "ct.billing_type", f.billing_types),
+        ("contract_types", "ct.contract_type", f.contract_types),
+    ):
+        if values:
+            where.append(f"{column} = ANY(:{name})")
+            params[name] = list(values)
+    sql = f"""
+        SELECT cs.id, cs.site_number, cs.name, cs.state, ct.billing_type, ct.contract_type,
+               p.period, t.id AS territory_id, t.code, t.name AS territory_name
+          FROM customer_site cs
+          JOIN contract ct ON ct.site_id = cs.id
+          CROSS JOIN LATERAL (SELECT d::date AS period
+                                FROM generate_series(:p_first, :p_last, interval '1 month') AS d) p
+          LEFT JOIN site_territory_assignment a
+                 ON a.site_id = cs.id AND a.layer_id = (SELECT id FROM territory_layer WHERE code = :layer)
+                AND tstzrange(a.valid_from, a.valid_to)
+                    @> (((p.period + interval '1 month')::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond')
+          LEFT JOIN territory t ON t.id = a.territory_id
+         WHERE {" AND ".join(where)}
+    """
+    arrays = [
+        name for name in ("site_numbers", "states", "billing_types", "contract_types") if name in params
+    ]
+    statement = text(sql).bindparams(*(bindparam(n, type_=ARRAY(Text)) for n in arrays))
+    sites: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in (await session.execute(statement, params)).mappings():
+        site = sites.setdefault(
+            row["id"],
+            {
+                "site_number": row["site_number"],
+                "name": row["name"],
+                "state": row["state"],
+                "billing_type": row["billing_type"],
+                "contract_type": row["contract_type"],
+                "territories": {},
+            },
+        )
+        territory = (
+            None
+            if row["territory_id"] is None
+            else TerritoryKey(row["territory_id"], row["code"], row["territory_name"])
+        )
+        site["territories"][row["period"]] = territory
+    return sites
+
+
+__all__ = [
+    "LINE_DIMENSIONS",
+    "MAX_PERIODS",
+    "MAX_PREVIEW_SITE_MONTHS",
+    "PENDING_STATUSES",
+    "Dimension",
+    "Measures",
+    "Summary",
+    "SummaryFilter",
+    "SummaryGroup",
+    "SummaryKey",
+    "SummaryRequest",
+    "TerritoryKey",
+    "billing_summary",
+    "summary_request",
+    "summary_sql",
+]
