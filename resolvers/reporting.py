@@ -30,92 +30,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import Text
-
 import billing
 from billing.money import ZERO
+from db.repositories import reporting as repo
+from db.repositories.reporting import (
+    LINE_DIMENSIONS,
+    PENDING_STATUSES,
+    Dimension,
+    SummaryFilter,
+    SummaryRequest,
+    summary_sql,
+)
 from resolvers import validation
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, QueryTooCostly
 
 MAX_PERIODS = 36  # a summary spans at most three years of service periods
 MAX_PREVIEW_SITE_MONTHS = 2000  # the engine computes ~1,000 site-months a second: keep a preview interactive
-PENDING_STATUSES = ("GENERATING", "AR_REVIEW", "APPROVAL_TEAM", "READY_TO_SEND", "FAILED")
 CENT = Decimal("0.01")
-
-
-class Dimension(enum.Enum):
-    """What a summary may be grouped (and filtered) by; the value is the key column of the SQL."""
-
-    TERRITORY = "territory"
-    SERVICE_PERIOD = "service_period"
-    SITE = "site"
-    STATE = "state"
-    BILLING_TYPE = "billing_type"
-    CONTRACT_TYPE = "contract_type"
-    BUILDING_BLOCK = "building_block"
-    LINE_CODE = "line_code"
-    STATEMENT_STATUS = "statement_status"
-
-
-# dimensions of an invoice line or statement version: a site-month forecast has none of them
-LINE_DIMENSIONS = frozenset({Dimension.BUILDING_BLOCK, Dimension.LINE_CODE, Dimension.STATEMENT_STATUS})
-
-# key expressions over the joined facts (f), site (cs), contract (ct) and territory (t); fixed text only
-_KEYS: dict[Dimension, tuple[str, ...]] = {
-    Dimension.TERRITORY: ("t.code", "t.name", "t.id"),
-    Dimension.SERVICE_PERIOD: ("f.period",),
-    Dimension.SITE: ("cs.site_number", "cs.name"),
-    Dimension.STATE: ("cs.state",),
-    Dimension.BILLING_TYPE: ("coalesce(f.billing_type, ct.billing_type)",),
-    Dimension.CONTRACT_TYPE: ("ct.contract_type",),
-    Dimension.BUILDING_BLOCK: ("f.building_block",),
-    Dimension.LINE_CODE: ("f.code",),
-    Dimension.STATEMENT_STATUS: ("f.status",),
-}
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SummaryFilter:
-    """Which facts count; every list is "any of", an empty or absent list is no condition. Territory codes
-    are those of `territory_layer`, as the sites were assigned at each service period."""
-
-    territories: tuple[str, ...] = ()
-    site_numbers: tuple[str, ...] = ()
-    states: tuple[str, ...] = ()
-    billing_types: tuple[str, ...] = ()
-    contract_types: tuple[str, ...] = ()
-    building_blocks: tuple[str, ...] = ()
-    line_codes: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-
-    @property
-    def on_lines(self) -> bool:
-        """Whether a condition is on a line dimension (so site-month forecasts cannot satisfy it)."""
-        return bool(self.building_blocks or self.line_codes or self.statuses)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SummaryRequest:
-    """A checked `billingSummary` request: `first`..`last` are months (inclusive)."""
-
-    group_by: tuple[Dimension, ...]
-    first: billing.ServicePeriod
-    last: billing.ServicePeriod
-    layer: str | None = None
-    filter: SummaryFilter = SummaryFilter()
-
-    @property
-    def periods(self) -> int:
-        return (self.last.year - self.first.year) * 12 + self.last.month - self.first.month + 1
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -230,150 +167,11 @@ def summary_request(
     return request
 
 
-def _period_text(period: billing.ServicePeriod) -> str:
-    return f"{period.year:04d}{period.month:02d}"
-
-
-def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
-    """The one statement of a summary and its parameters.
-
-    Rows: one per group (`grand` = 0) and then the grand total (`grand` = 1); key columns `k0`… in the order
-    of `_KEYS` for the grouped dimensions; measures `invoiced`, `invoiced_revenue`, `pending`, `pending_<status>`,
-    `forecast`, `sites`, `statements`; and the layer's id and the known territory codes, to tell an unknown
-    layer or code from an empty result without a second statement.
-    """
-    f = request.filter
-    grouped_lines = bool(LINE_DIMENSIONS & set(request.group_by))
-    params: dict[str, Any] = {
-        "p_first": request.first.start,
-        "p_last": request.last.start,
-        "f_first": _period_text(request.first),
-        "f_last": _period_text(request.last),
-        "layer": request.layer,
-    }
-    parts = [
-        # a statement's latest Sent version and its unsent version (at most one is not superseded, §3.3)
-        """versions AS (
-            SELECT DISTINCT ON (v.statement_id, v.status = 'SENT')
-                   v.id, v.statement_id, s.site_id, s.service_period_start AS period, v.status, v.billing_type
-              FROM statement_version v
-              JOIN billing_statement s ON s.id = v.statement_id
-             WHERE NOT v.superseded AND s.service_period_start BETWEEN :p_first AND :p_last
-             ORDER BY v.statement_id, v.status = 'SENT', v.version DESC
-        )"""
-    ]
-    facts = [
-        """SELECT v.site_id, v.period, v.statement_id, v.status, v.billing_type,
-                  l.building_block, l.code, l.amount,
-                  CASE WHEN l.code ~ '^[0-9]{1,9}$' THEN l.code::integer BETWEEN 4000 AND 4999 ELSE false END
-                      AS revenue,
-                  NULL::numeric AS forecast
-             FROM versions v
-             JOIN invoice i ON i.statement_version_id = v.id
-             JOIN invoice_line l ON l.invoice_id = i.id"""
-    ]
-    if not (f.building_blocks or f.line_codes):
-        # a management agreement's invoice amount may differ from Σ lines by a cent (§2.10e): the difference is
-        # a fact of its own, with no building block or code, so invoiced amounts are Σ invoice amounts
-        facts.append(
-            """SELECT v.site_id, v.period, v.statement_id, v.status, v.billing_type,
-                      NULL, NULL, i.amount - lines.amount, false, NULL::numeric
-                 FROM versions v
-                 JOIN invoice i ON i.statement_version_id = v.id
-                 CROSS JOIN LATERAL (SELECT coalesce(sum(l.amount), 0) AS amount
-                                       FROM invoice_line l WHERE l.invoice_id = i.id) lines
-                WHERE i.amount <> lines.amount"""
-        )
-    if not grouped_lines and not (f.building_blocks or f.line_codes):
-        # a statement whose versions have no line still counts (e.g. everything was zero, §3.4)
-        facts.append(
-            """SELECT v.site_id, v.period, v.statement_id, v.status, v.billing_type,
-                      NULL, NULL, NULL::numeric, false, NULL::numeric
-                 FROM versions v"""
-        )
-    if not f.on_lines:
-        facts.append(
-            """SELECT fr.site_id, to_date(fr.period, 'YYYYMM'), NULL::uuid, NULL, NULL, NULL, NULL,
-                      NULL::numeric, false, fr.amount
-                 FROM forecast_internal_revenue fr
-                WHERE fr.period BETWEEN :f_first AND :f_last"""
-        )
-    parts.append("facts AS (\n" + "\nUNION ALL\n".join(facts) + "\n)")
-    parts.append("layer AS (SELECT id FROM territory_layer WHERE code = :layer)")
-
-    where: list[str] = []
-    array_params = []
-    for name, column, values in (
-        ("site_numbers", "cs.site_number", f.site_numbers),
-        ("states", "cs.state", f.states),
-        ("billing_types", "coalesce(f.billing_type, ct.billing_type)", f.billing_types),
-        ("contract_types", "ct.contract_type", f.contract_types),
-        ("building_blocks", "f.building_block", f.building_blocks),
-        ("line_codes", "f.code", f.line_codes),
-        ("statuses", "f.status", f.statuses),
-        ("territories", "t.code", f.territories),
-    ):
-        if values:
-            where.append(f"{column} = ANY(:{name})")
-            params[name] = list(values)
-            array_params.append(name)
-
-    keys = [expr for d in request.group_by for expr in _KEYS[d]]
-    key_columns = [f"{expr} AS k{i}" for i, expr in enumerate(keys)]
-    grand = f"GROUPING({', '.join(keys)})" if keys else "0"
-    grouping = f"GROUPING SETS (({', '.join(keys)}), ())" if keys else "()"
-    pending = [
-        f"coalesce(sum(f.amount) FILTER (WHERE f.status = '{s}'), 0) AS pending_{s.lower()}"
-        for s in PENDING_STATUSES
-    ]
-    territory_join = (
-        """LEFT JOIN site_territory_assignment a
-                  ON a.site_id = f.site_id AND a.layer_id = (SELECT id FROM layer)
-                 AND tstzrange(a.valid_from, a.valid_to)
-                     @> (((f.period + interval '1 month')::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond')
-             LEFT JOIN territory t ON t.id = a.territory_id"""
-        if request.layer is not None
-        else ""
-    )
-    sql = f"""
-        WITH {", ".join(parts)}
-        SELECT {"".join(c + ", " for c in key_columns)}
-               ({grand} <> 0 OR {len(keys)} = 0) AS grand,
-               coalesce(sum(f.amount) FILTER (WHERE f.status = 'SENT'), 0) AS invoiced,
-               coalesce(sum(f.amount) FILTER (WHERE f.status = 'SENT' AND f.revenue), 0) AS invoiced_revenue,
-               coalesce(sum(f.amount) FILTER (WHERE f.status <> 'SENT'), 0) AS pending,
-               {", ".join(pending)},
-               coalesce(sum(f.forecast), 0) AS forecast,
-               count(DISTINCT f.site_id) AS sites,
-               count(DISTINCT f.statement_id) AS statements,
-               (SELECT id FROM layer) AS layer_id,
-               (SELECT coalesce(array_agg(code), '{{}}') FROM territory
-                 WHERE layer_id = (SELECT id FROM layer) AND code = ANY(:known_codes)) AS known_codes
-          FROM facts f
-          JOIN customer_site cs ON cs.id = f.site_id
-          LEFT JOIN contract ct ON ct.site_id = f.site_id
-          {territory_join}
-         {"WHERE " + " AND ".join(where) if where else ""}
-         GROUP BY {grouping}
-         ORDER BY grand, {", ".join(f"k{i} NULLS LAST" for i in range(len(keys))) or "1"}
-    """
-    params["known_codes"] = list(f.territories)
-    array_params.append("known_codes")
-    return sql, {"__arrays__": array_params, **params}
-
-
-def _statement(request: SummaryRequest) -> tuple[Any, dict[str, Any]]:
-    sql, params = summary_sql(request)
-    arrays = params.pop("__arrays__")
-    statement = text(sql).bindparams(*(bindparam(name, type_=ARRAY(Text)) for name in arrays))
-    return statement, params
-
-
 def _key(request: SummaryRequest, row: Any) -> SummaryKey:
     values: dict[str, Any] = {}
     i = 0
     for dimension in request.group_by:
-        width = len(_KEYS[dimension])
+        width = len(repo.KEYS[dimension])
         cells = [row[f"k{j}"] for j in range(i, i + width)]
         i += width
         if dimension is Dimension.TERRITORY:
@@ -404,9 +202,8 @@ async def billing_summary(ctx: Context, request: SummaryRequest, *, previews: bo
     Errors: `BAD_USER_INPUT` for an unknown `territoryLayer` (argument `territoryLayer`) or territory code
     (`filter.territories`); `QUERY_TOO_COSTLY` for previews of too many site-months.
     """
-    statement, params = _statement(request)
     async with ctx.db.read() as session:
-        rows = (await session.execute(statement, params)).mappings().all()
+        rows = await repo.summary_rows(session, request)
         total_row = rows[-1]  # the grand total sorts last and always exists
         _check_layer(request, total_row)
         groups = [SummaryGroup(_key(request, row), _measures(row)) for row in rows[:-1]]
@@ -550,42 +347,8 @@ def _preview_key(
 
 async def _preview_sites(session: Any, request: SummaryRequest) -> dict[uuid.UUID, dict[str, Any]]:
     """The sites in scope that the site-level filters keep, with their territory per service period."""
-    f = request.filter
-    where = ["true"]
-    params: dict[str, Any] = {
-        "layer": request.layer,
-        "p_first": request.first.start,
-        "p_last": request.last.start,
-    }
-    for name, column, values in (
-        ("site_numbers", "cs.site_number", f.site_numbers),
-        ("states", "cs.state", f.states),
-        ("billing_types", "ct.billing_type", f.billing_types),
-        ("contract_types", "ct.contract_type", f.contract_types),
-    ):
-        if values:
-            where.append(f"{column} = ANY(:{name})")
-            params[name] = list(values)
-    sql = f"""
-        SELECT cs.id, cs.site_number, cs.name, cs.state, ct.billing_type, ct.contract_type,
-               p.period, t.id AS territory_id, t.code, t.name AS territory_name
-          FROM customer_site cs
-          JOIN contract ct ON ct.site_id = cs.id
-          CROSS JOIN LATERAL (SELECT d::date AS period
-                                FROM generate_series(:p_first, :p_last, interval '1 month') AS d) p
-          LEFT JOIN site_territory_assignment a
-                 ON a.site_id = cs.id AND a.layer_id = (SELECT id FROM territory_layer WHERE code = :layer)
-                AND tstzrange(a.valid_from, a.valid_to)
-                    @> (((p.period + interval '1 month')::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond')
-          LEFT JOIN territory t ON t.id = a.territory_id
-         WHERE {" AND ".join(where)}
-    """
-    arrays = [
-        name for name in ("site_numbers", "states", "billing_types", "contract_types") if name in params
-    ]
-    statement = text(sql).bindparams(*(bindparam(n, type_=ARRAY(Text)) for n in arrays))
     sites: dict[uuid.UUID, dict[str, Any]] = {}
-    for row in (await session.execute(statement, params)).mappings():
+    for row in await repo.preview_sites(session, request):
         site = sites.setdefault(
             row["id"],
             {

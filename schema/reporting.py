@@ -93,27 +93,29 @@ class SummaryTerritory:
 @strawberry.type(description="A group's key: the grouped dimensions' values (null where a figure has none); "
                  "the other fields are null.")  # fmt: skip
 class BillingSummaryKey:
-    territory: SummaryTerritory | None
-    service_period: str | None = strawberry.field(description="YYYY-MM.")
-    site_number: str | None
-    site_name: str | None
-    state: str | None
-    billing_type: BillingType | None
-    contract_type: str | None
-    building_block: BuildingBlock | None
-    line_code: str | None
-    statement_status: StatementStatus | None
+    territory: SummaryTerritory | None = strawberry.field(description="TERRITORY: as assigned at the period.")
+    service_period: str | None = strawberry.field(description="SERVICE_PERIOD: YYYY-MM.")
+    site_number: str | None = strawberry.field(description="SITE: the site number.")
+    site_name: str | None = strawberry.field(description="SITE: the site's name.")
+    state: str | None = strawberry.field(description="STATE: 2-letter USPS code.")
+    billing_type: BillingType | None = strawberry.field(description="BILLING_TYPE.")
+    contract_type: str | None = strawberry.field(description="CONTRACT_TYPE: the EDW label.")
+    building_block: BuildingBlock | None = strawberry.field(description="BUILDING_BLOCK of the lines.")
+    line_code: str | None = strawberry.field(description="LINE_CODE: GL main account of the lines.")
+    statement_status: StatementStatus | None = strawberry.field(
+        description="STATEMENT_STATUS of the versions."
+    )
 
 
 @strawberry.type(description="The pending amount of one status.")
 class PendingAmount:
-    status: StatementStatus
+    status: StatementStatus = strawberry.field(description="The unsent version's status.")
     amount: Decimal = strawberry.field(description="USD.")
 
 
 @strawberry.type(description="One group of a billing summary (or the grand total) and its measures, USD.")
 class BillingSummaryGroup:
-    key: BillingSummaryKey
+    key: BillingSummaryKey = strawberry.field(description="The group's key.")
     invoiced_amount: Decimal = strawberry.field(
         description="Σ lines of the latest Sent version of each statement, plus any invoice rounding (§2.10e): "
         "what the clients were billed."
@@ -182,7 +184,7 @@ class BillingSummary:
     from_period: str = strawberry.field(description="First service period, YYYY-MM.")
     to_period: str = strawberry.field(description="Last service period, YYYY-MM (inclusive).")
     territory_layer: str | None = strawberry.field(description="The layer of the territory dimension.")
-    group_by: list[SummaryDimension]
+    group_by: list[SummaryDimension] = strawberry.field(description="The dimensions of the keys, as asked.")
     groups: list[BillingSummaryGroup] = strawberry.field(
         description="One per distinct key, ordered by the keys in `groupBy` order, nulls last."
     )
