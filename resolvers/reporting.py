@@ -41,6 +41,7 @@ from db.repositories import reporting as repo
 from db.repositories.reporting import (
     LINE_DIMENSIONS,
     PENDING_STATUSES,
+    ContractDimension,
     Dimension,
     SummaryFilter,
     SummaryRequest,
@@ -369,20 +370,158 @@ async def _preview_sites(session: Any, request: SummaryRequest) -> dict[uuid.UUI
     return sites
 
 
+# --- portfolio reports (issue 11 §1: the standard reports of the legacy systems) -----------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PortfolioGroup:
+    """Contracts and sites of one key (`key`: dimension → value, None where the contract has none)."""
+
+    key: dict[repo.ContractDimension, Any]
+    contracts: int
+    sites: int
+
+
+async def contract_portfolio(
+    ctx: Context, group_by: Sequence[repo.ContractDimension], layer: str | None
+) -> tuple[list[PortfolioGroup], PortfolioGroup]:
+    """Contracts by type, billing type, building block, lifecycle status, state or current territory, with
+    the total; one SQL statement. `BAD_USER_INPUT`: a repeated dimension, TERRITORY without `territoryLayer`,
+    an unknown layer."""
+    if len(set(group_by)) != len(group_by):
+        raise BadUserInput("groupBy names a dimension twice", argument="groupBy")
+    if repo.ContractDimension.TERRITORY in group_by and layer is None:
+        raise BadUserInput(
+            "grouping by territory needs territoryLayer (e.g. `districts`)", argument="territoryLayer"
+        )
+    if layer is not None:
+        layer = validation.code(layer, argument="territoryLayer")
+    async with ctx.db.read() as session:
+        rows = await repo.contract_portfolio_rows(session, tuple(group_by), layer)
+    if layer is not None and rows[-1]["layer_id"] is None:
+        raise BadUserInput(f"no territory layer {layer!r}", argument="territoryLayer")
+    groups = []
+    for row in rows:
+        key: dict[repo.ContractDimension, Any] = {}
+        i = 0
+        for dimension in group_by:
+            width = len(repo.CONTRACT_KEYS[dimension])
+            cells = [row[f"k{j}"] for j in range(i, i + width)]
+            i += width
+            if dimension is repo.ContractDimension.TERRITORY:
+                key[dimension] = None if cells[2] is None else TerritoryKey(cells[2], cells[0], cells[1])
+            else:
+                key[dimension] = cells[0]
+        groups.append(PortfolioGroup(key=key, contracts=row["contracts"], sites=row["sites"]))
+    return groups[:-1], PortfolioGroup(key={}, contracts=rows[-1]["contracts"], sites=rows[-1]["sites"])
+
+
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("band_0_2", 0, 2),
+    ("band_3_7", 3, 7),
+    ("band_8_30", 8, 30),
+    ("band_31", 31, None),
+)
+"""Age bands of a waiting statement, whole days (label column, first day, last day or None = open)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AgingGroup:
+    """Statements waiting in `status` (None: every status): count, sites, amount (USD), days waited."""
+
+    status: str | None
+    statements: int
+    sites: int
+    amount: Decimal
+    oldest_days: int
+    average_days: Decimal
+    bands: tuple[tuple[int, int | None, int], ...]  # (first day, last day or None, statements)
+
+
+async def statement_aging(ctx: Context, as_of: dt.datetime | None) -> tuple[dt.datetime, list[AgingGroup]]:
+    """What waits in AR Review, Approval Team, Ready To Send … (domain.md §3.5) and for how long, at `as_of`
+    (default now); the last group is every status together. One SQL statement."""
+    at = validation.as_of(as_of) or dt.datetime.now(dt.UTC)
+    async with ctx.db.read() as session:
+        rows = await repo.statement_aging_rows(session, at)
+    groups = [
+        AgingGroup(
+            status=None if row["grand"] else row["k0"],
+            statements=row["statements"],
+            sites=row["sites"],
+            amount=row["amount"],
+            oldest_days=row["oldest_days"],
+            average_days=row["average_days"],
+            bands=tuple((first, last, row[label]) for label, first, last in AGE_BANDS),
+        )
+        for row in rows
+    ]
+    return at, groups
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TerritoryStatistics:
+    """A territory's area (km², geodesic), the caller's sites now in it, their parking spaces and rooms, and
+    the density in sites per 1,000 km² (None for a territory of no area)."""
+
+    code: str
+    name: str
+    area_km2: float
+    sites: int
+    active_sites: int
+    parking_spaces: int
+    rooms: int
+
+    @property
+    def sites_per_1000_km2(self) -> float | None:
+        return None if not self.area_km2 else round(self.sites / self.area_km2 * 1000, 3)
+
+
+async def territory_statistics(ctx: Context, layer: str) -> list[TerritoryStatistics]:
+    """Every current territory of `layer` with its statistics, by code; one SQL statement.
+    `BAD_USER_INPUT` (argument `layer`) for an unknown layer."""
+    code = validation.code(layer, argument="layer")
+    async with ctx.db.read() as session:
+        rows = await repo.territory_statistics_rows(session, code)
+    if not rows:
+        raise BadUserInput(f"no territory layer {code!r}", argument="layer")
+    return [
+        TerritoryStatistics(
+            code=r["code"],
+            name=r["name"],
+            area_km2=round(r["area_km2"], 3),
+            sites=r["sites"],
+            active_sites=r["active_sites"],
+            parking_spaces=r["parking_spaces"],
+            rooms=r["rooms"],
+        )
+        for r in rows
+        if r["id"] is not None
+    ]
+
+
 __all__ = [
+    "AGE_BANDS",
     "LINE_DIMENSIONS",
     "MAX_PERIODS",
     "MAX_PREVIEW_SITE_MONTHS",
     "PENDING_STATUSES",
+    "AgingGroup",
+    "ContractDimension",
     "Dimension",
     "Measures",
+    "PortfolioGroup",
     "Summary",
     "SummaryFilter",
     "SummaryGroup",
     "SummaryKey",
     "SummaryRequest",
     "TerritoryKey",
+    "TerritoryStatistics",
     "billing_summary",
+    "contract_portfolio",
+    "statement_aging",
     "summary_request",
     "summary_sql",
+    "territory_statistics",
 ]

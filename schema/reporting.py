@@ -8,6 +8,7 @@ period (domain.md §4.3): moving a border in June does not move May's revenue to
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from decimal import Decimal
 from typing import Annotated, Any
@@ -18,8 +19,9 @@ from billing import BillingType as BillingTypeCode
 from billing import BuildingBlock as BlockCode
 from billing.statements import StatementStatus as StatusCode
 from resolvers import reporting as service
+from resolvers.reporting import ContractDimension as ContractKey
 from schema.common import Ctx
-from schema.contracts import BillingType, BuildingBlock
+from schema.contracts import BillingType, BuildingBlock, ContractStatus
 from schema.statements import StatementStatus
 
 
@@ -193,6 +195,125 @@ class BillingSummary:
     )
 
 
+@strawberry.enum(description="What the contract portfolio groups by.")
+class ContractDimension(enum.Enum):
+    CONTRACT_TYPE = strawberry.enum_value("contract_type", description="The EDW type label (§1.3).")
+    BILLING_TYPE = strawberry.enum_value("billing_type", description="Arrears or Advanced (§1.3).")
+    BUILDING_BLOCK = strawberry.enum_value(
+        "building_block",
+        description="Each enabled building block (§1.4): a hybrid counts once in each of its blocks, so these "
+        "groups add up to more than the total; null: a contract with no block.",
+    )
+    STATUS = strawberry.enum_value("status", description="The contract's lifecycle status.")
+    STATE = strawberry.enum_value("state", description="The site's state.")
+    TERRITORY = strawberry.enum_value(
+        "territory", description="The territory of `territoryLayer` the site is in now; null: unassigned."
+    )
+
+
+@strawberry.type(description="A contract portfolio group's key; dimensions not grouped are null.")
+class ContractPortfolioKey:
+    contract_type: str | None = strawberry.field(description="CONTRACT_TYPE.")
+    billing_type: BillingType | None = strawberry.field(description="BILLING_TYPE.")
+    building_block: BuildingBlock | None = strawberry.field(description="BUILDING_BLOCK.")
+    status: ContractStatus | None = strawberry.field(description="STATUS.")
+    state: str | None = strawberry.field(description="STATE.")
+    territory: SummaryTerritory | None = strawberry.field(description="TERRITORY, now.")
+
+
+@strawberry.type(description="Contracts and sites of one group.")
+class ContractPortfolioGroup:
+    key: ContractPortfolioKey = strawberry.field(description="The group's key.")
+    contract_count: int = strawberry.field(description="Contracts.")
+    site_count: int = strawberry.field(description="Their sites.")
+
+    @classmethod
+    def of(cls, group: service.PortfolioGroup) -> ContractPortfolioGroup:
+        k = group.key
+        territory = k.get(ContractKey.TERRITORY)
+        billing_type = k.get(ContractKey.BILLING_TYPE)
+        block = k.get(ContractKey.BUILDING_BLOCK)
+        status = k.get(ContractKey.STATUS)
+        return cls(
+            key=ContractPortfolioKey(
+                contract_type=k.get(ContractKey.CONTRACT_TYPE),
+                billing_type=None if billing_type is None else BillingTypeCode[billing_type],
+                building_block=None if block is None else BlockCode[block],
+                status=None if status is None else ContractStatus(status),
+                state=k.get(ContractKey.STATE),
+                territory=None
+                if territory is None
+                else SummaryTerritory(code=territory.code, name=territory.name),
+            ),
+            contract_count=group.contracts,
+            site_count=group.sites,
+        )
+
+
+@strawberry.type(
+    description="The contract portfolio (the legacy portfolio overview and revenue-by-type reports)."
+)
+class ContractPortfolio:
+    group_by: list[ContractDimension] = strawberry.field(description="The dimensions, as asked.")
+    groups: list[ContractPortfolioGroup] = strawberry.field(description="By key, nulls last.")
+    total: ContractPortfolioGroup = strawberry.field(description="Every contract the caller sees.")
+
+
+@strawberry.type(description="How many waiting statements have waited this long.")
+class AgeBand:
+    from_days: int = strawberry.field(description="First whole day of the band.")
+    to_days: int | None = strawberry.field(description="Last whole day; null: open-ended.")
+    statement_count: int = strawberry.field(description="Statements in the band.")
+
+
+@strawberry.type(description="Statements waiting in one status (or in any, for the total).")
+class StatementAgingGroup:
+    status: StatementStatus | None = strawberry.field(description="The status; null in the total.")
+    statement_count: int = strawberry.field(description="Statements whose unsent version is in it.")
+    site_count: int = strawberry.field(description="Their sites.")
+    amount: Decimal = strawberry.field(description="Σ their invoices, USD.")
+    oldest_days: int = strawberry.field(description="Whole days the longest-waiting one has been in it.")
+    average_days: float = strawberry.field(description="Average days waited, 1 decimal.")
+    bands: list[AgeBand] = strawberry.field(description="Counts by days waited: 0–2, 3–7, 8–30, 31+.")
+
+
+@strawberry.type(
+    description="What waits in AR Review, Approval Team or Ready To Send, and for how long (§3.5)."
+)
+class StatementAging:
+    as_of: dt.datetime = strawberry.field(description="The instant the ages are measured at.")
+    groups: list[StatementAgingGroup] = strawberry.field(
+        description="One per status with a waiting statement."
+    )
+    total: StatementAgingGroup = strawberry.field(description="Every waiting statement.")
+
+
+def _aging(group: service.AgingGroup) -> StatementAgingGroup:
+    return StatementAgingGroup(
+        status=None if group.status is None else StatusCode[group.status],
+        statement_count=group.statements,
+        site_count=group.sites,
+        amount=group.amount,
+        oldest_days=group.oldest_days,
+        average_days=float(group.average_days),
+        bands=[AgeBand(from_days=a, to_days=b, statement_count=n) for a, b, n in group.bands],
+    )
+
+
+@strawberry.type(description="A territory's sites, area and density (the territory performance report).")
+class TerritoryStatistics:
+    code: str = strawberry.field(description="Territory code.")
+    name: str = strawberry.field(description="Its name.")
+    area_km2: float = strawberry.field(description="Geodesic area, km².")
+    site_count: int = strawberry.field(description="Sites the caller sees, assigned to it now.")
+    active_site_count: int = strawberry.field(description="Of those, the active ones.")
+    parking_spaces: int = strawberry.field(description="Σ their parking spaces (unknown counts as 0).")
+    rooms: int = strawberry.field(description="Σ their rooms (unknown counts as 0).")
+    sites_per_1000_km2: float | None = strawberry.field(
+        description="siteCount / areaKm2 × 1000; null: no area."
+    )
+
+
 def _selects(selections: Any, name: str) -> bool:
     for selection in selections or ():
         if getattr(selection, "name", None) == name:
@@ -271,6 +392,64 @@ class ReportingRoot:
             groups=[BillingSummaryGroup.of(g.key, g.measures) for g in summary.groups],
             total=BillingSummaryGroup.of(service.SummaryKey(), summary.total),
         )
+
+    @strawberry.field(
+        description="Contracts by type, billing type, building block, lifecycle status, state and current "
+        "territory, with the total (one SQL statement). Renewal and expiry tracking: `contractsDueForRenewal`, "
+        "`contractsExpiring`."
+    )
+    async def contract_portfolio(
+        self,
+        info: Ctx,
+        group_by: Annotated[
+            list[ContractDimension], strawberry.argument(description="Dimensions, in key order.")
+        ],
+        territory_layer: Annotated[
+            str | None, strawberry.argument(description="Layer of the TERRITORY dimension.")
+        ] = None,
+    ) -> ContractPortfolio:
+        groups, total = await service.contract_portfolio(
+            info.context, [ContractKey(d.value) for d in group_by], territory_layer
+        )
+        return ContractPortfolio(
+            group_by=list(group_by),
+            groups=[ContractPortfolioGroup.of(g) for g in groups],
+            total=ContractPortfolioGroup.of(total),
+        )
+
+    @strawberry.field(
+        description="Statements waiting (their unsent version) by status and by how long they have been in it "
+        "(one SQL statement)."
+    )
+    async def statement_aging(
+        self,
+        info: Ctx,
+        as_of: Annotated[
+            dt.datetime | None, strawberry.argument(description="Measure ages at this instant; default now.")
+        ] = None,
+    ) -> StatementAging:
+        at, groups = await service.statement_aging(info.context, as_of)
+        return StatementAging(as_of=at, groups=[_aging(g) for g in groups[:-1]], total=_aging(groups[-1]))
+
+    @strawberry.field(description="Every current territory of a layer with its sites, area and density.")
+    async def territory_statistics(
+        self,
+        info: Ctx,
+        layer: Annotated[str, strawberry.argument(description="Layer code, e.g. `districts`.")],
+    ) -> list[TerritoryStatistics]:
+        return [
+            TerritoryStatistics(
+                code=t.code,
+                name=t.name,
+                area_km2=t.area_km2,
+                site_count=t.sites,
+                active_site_count=t.active_sites,
+                parking_spaces=t.parking_spaces,
+                rooms=t.rooms,
+                sites_per_1000_km2=t.sites_per_1000_km2,
+            )
+            for t in await service.territory_statistics(info.context, layer)
+        ]
 
 
 __all__ = ["BillingSummary", "BillingSummaryFilter", "ReportingRoot", "SummaryDimension", "request_of"]

@@ -426,3 +426,87 @@ def test_dimension_pairs_are_all_valid_sql() -> None:
         )  # fmt: skip
         sql, params = reporting.summary_sql(request)
         assert "GROUPING SETS" in sql and ":layer" in sql and params["layer"] == "districts"
+
+
+PORTFOLIO = """
+query ($groupBy: [ContractDimension!]!, $layer: String) {
+  contractPortfolio(groupBy: $groupBy, territoryLayer: $layer) {
+    groups { key { contractType billingType buildingBlock status state territory { code } } contractCount siteCount }
+    total { contractCount siteCount }
+  }
+}
+"""
+
+
+async def test_contract_portfolio_counts_contracts_by_type_and_block(
+    gql: GraphQLClient, db: Database
+) -> None:
+    async with db.transaction() as session:
+        by_type: dict[str, int] = dict(
+            (await session.execute(text("SELECT billing_type, count(*) FROM contract GROUP BY 1"))).all()
+        )
+        revenue_share = (
+            await session.execute(
+                text("SELECT count(*) FROM contract WHERE 'REVENUE_SHARE' = ANY(building_blocks)")
+            )
+        ).scalar_one()
+    data = (await gql.data(PORTFOLIO, groupBy=["BILLING_TYPE"]))["contractPortfolio"]
+    assert {g["key"]["billingType"]: g["contractCount"] for g in data["groups"]} == by_type
+    assert data["total"]["contractCount"] == sum(by_type.values())
+    blocks = (await gql.data(PORTFOLIO, groupBy=["BUILDING_BLOCK"]))["contractPortfolio"]
+    counts = {g["key"]["buildingBlock"]: g["contractCount"] for g in blocks["groups"]}
+    assert counts["REVENUE_SHARE"] == revenue_share
+    assert sum(counts.values()) > blocks["total"]["contractCount"]  # hybrids count in each block
+    # a scoped caller counts its own contracts only
+    async with db.transaction() as session:
+        await upsert_user(
+            session, subject="pf-am", grants=Grants(roles=("accountManager",), site_numbers=("0349", "0918")),
+            granted_by="t",
+        )  # fmt: skip
+    mine = await gql.as_(subject="pf-am").data(PORTFOLIO, groupBy=["TERRITORY"], layer="districts")
+    assert mine["contractPortfolio"]["total"] == {"contractCount": 2, "siteCount": 2}
+    assert all(g["key"]["territory"] for g in mine["contractPortfolio"]["groups"])
+    error = await gql.error(PORTFOLIO, groupBy=["TERRITORY"])
+    assert error["extensions"]["argument"] == "territoryLayer"
+
+
+AGING = """
+query ($asOf: DateTime) {
+  statementAging(asOf: $asOf) {
+    asOf groups { status statementCount amount oldestDays averageDays bands { fromDays toDays statementCount } }
+    total { statementCount siteCount amount bands { statementCount } }
+  }
+}
+"""
+
+
+async def test_statement_aging_measures_days_in_the_status(gql: GraphQLClient, db: Database) -> None:
+    listing = await _dataset(gql, db)
+    async with db.transaction() as session:
+        # the waiting versions entered their statuses ten days before `asOf`
+        await session.execute(text("UPDATE statement_event SET at = '2025-05-01T00:00:00Z'"))
+        await session.execute(text("UPDATE statement_version SET created_at = '2025-05-01T00:00:00Z'"))
+    data = (await gql.data(AGING, asOf="2025-05-11T12:00:00Z"))["statementAging"]
+    waiting = [v for n in listing for v in n["versions"] if v["status"] != "SENT" and not v["superseded"]]
+    assert data["total"]["statementCount"] == len(waiting) > 0
+    assert Decimal(data["total"]["amount"]) == sum((Decimal(v["total"]) for v in waiting), Decimal(0))
+    assert [b["statementCount"] for b in data["total"]["bands"]] == [0, 0, len(waiting), 0]
+    for group in data["groups"]:
+        assert (group["oldestDays"], group["averageDays"]) == (10, 10.5)
+        assert group["status"] != "SENT"
+    assert sum(g["statementCount"] for g in data["groups"]) == len(waiting)
+
+
+async def test_territory_statistics_give_area_and_density(gql: GraphQLClient) -> None:
+    data = await gql.data(
+        '{ territoryStatistics(layer: "districts") { code areaKm2 siteCount sitesPer1000Km2 parkingSpaces } '
+        '  territory(layer: "districts", code: "orlando") { areaKm2 siteCount } }'
+    )
+    stats = {t["code"]: t for t in data["territoryStatistics"]}
+    orlando = stats["orlando"]
+    assert orlando["siteCount"] == data["territory"]["siteCount"] == 45
+    assert orlando["areaKm2"] == data["territory"]["areaKm2"]
+    assert orlando["sitesPer1000Km2"] == round(45 / orlando["areaKm2"] * 1000, 3)
+    assert len(stats) == 33
+    error = await gql.error('{ territoryStatistics(layer: "nope") { code } }')
+    assert (error["extensions"]["code"], error["extensions"]["argument"]) == ("BAD_USER_INPUT", "layer")

@@ -271,14 +271,134 @@ async def preview_sites(session: AsyncSession, request: SummaryRequest) -> list[
     return list((await session.execute(statement, params)).mappings().all())
 
 
+# --- portfolio reports -------------------------------------------------------------------------------------
+
+
+class ContractDimension(enum.Enum):
+    """What the contract portfolio groups by; the value is the key expression's name."""
+
+    CONTRACT_TYPE = "contract_type"
+    BILLING_TYPE = "billing_type"
+    BUILDING_BLOCK = "building_block"
+    STATUS = "status"
+    STATE = "state"
+    TERRITORY = "territory"
+
+
+CONTRACT_KEYS: dict[ContractDimension, tuple[str, ...]] = {
+    ContractDimension.CONTRACT_TYPE: ("ct.contract_type",),
+    ContractDimension.BILLING_TYPE: ("ct.billing_type",),
+    ContractDimension.BUILDING_BLOCK: ("b.block",),
+    ContractDimension.STATUS: ("ct.status",),
+    ContractDimension.STATE: ("cs.state",),
+    ContractDimension.TERRITORY: ("t.code", "t.name", "t.id"),
+}
+
+
+async def contract_portfolio_rows(
+    session: AsyncSession, group_by: tuple[ContractDimension, ...], layer: str | None
+) -> list[Any]:
+    """Contracts and sites counted by `group_by` (one statement; the grand total last, `grand` true).
+
+    With BUILDING_BLOCK a contract counts once in each block it enables (a hybrid in several), so those groups
+    add up to more than the total; with TERRITORY the site's current assignment in `layer` counts.
+    """
+    keys = [expr for d in group_by for expr in CONTRACT_KEYS[d]]
+    blocks = (
+        "LEFT JOIN LATERAL unnest(ct.building_blocks) AS b(block) ON true"
+        if ContractDimension.BUILDING_BLOCK in group_by
+        else ""
+    )
+    territory = (
+        """LEFT JOIN site_territory_assignment a ON a.site_id = cs.id AND a.valid_to IS NULL
+                 AND a.layer_id = (SELECT id FROM territory_layer WHERE code = :layer)
+           LEFT JOIN territory t ON t.id = a.territory_id"""
+        if layer is not None
+        else ""
+    )
+    grouping = f"GROUPING SETS (({', '.join(keys)}), ())" if keys else "()"
+    sql = f"""
+        SELECT {"".join(f"{expr} AS k{i}, " for i, expr in enumerate(keys))}
+               ({f"GROUPING({', '.join(keys)})" if keys else "1"} <> 0) AS grand,
+               count(DISTINCT ct.id) AS contracts, count(DISTINCT cs.id) AS sites,
+               (SELECT id FROM territory_layer WHERE code = :layer) AS layer_id
+          FROM contract ct
+          JOIN customer_site cs ON cs.id = ct.site_id
+          {blocks}
+          {territory}
+         GROUP BY {grouping}
+         ORDER BY grand, {", ".join(f"k{i} NULLS LAST" for i in range(len(keys))) or "1"}
+    """
+    return list((await session.execute(text(sql), {"layer": layer})).mappings().all())
+
+
+async def statement_aging_rows(session: AsyncSession, as_of: Any) -> list[Any]:
+    """Statements waiting (their unsent, not superseded version, domain.md §3.5) by status: how many, their
+    amount (Σ invoices, USD), and how long they have waited since they entered that status (the version's
+    last status event, else its creation), in whole days at `as_of`: oldest, average, and per age band.
+    One statement; the total of every status last (`grand` true)."""
+    sql = """
+        WITH waiting AS (
+            SELECT v.id, v.status, s.site_id,
+                   coalesce((SELECT max(e.at) FROM statement_event e
+                              WHERE e.statement_version_id = v.id AND e.to_status = v.status), v.created_at)
+                       AS since,
+                   coalesce((SELECT sum(i.amount) FROM invoice i WHERE i.statement_version_id = v.id), 0) AS amount
+              FROM statement_version v
+              JOIN billing_statement s ON s.id = v.statement_id
+             WHERE v.status <> 'SENT' AND NOT v.superseded
+        ), aged AS (
+            SELECT w.*, greatest(extract(epoch FROM (:as_of - w.since)) / 86400, 0) AS days FROM waiting w
+        )
+        SELECT status AS k0, GROUPING(status) <> 0 AS grand,
+               count(*) AS statements, count(DISTINCT site_id) AS sites, coalesce(sum(amount), 0) AS amount,
+               coalesce(floor(max(days)), 0)::integer AS oldest_days,
+               coalesce(round(avg(days)::numeric, 1), 0) AS average_days,
+               count(*) FILTER (WHERE days < 3) AS band_0_2,
+               count(*) FILTER (WHERE days >= 3 AND days < 8) AS band_3_7,
+               count(*) FILTER (WHERE days >= 8 AND days < 31) AS band_8_30,
+               count(*) FILTER (WHERE days >= 31) AS band_31
+          FROM aged
+         GROUP BY GROUPING SETS ((status), ())
+         ORDER BY grand, k0
+    """
+    return list((await session.execute(text(sql), {"as_of": as_of})).mappings().all())
+
+
+async def territory_statistics_rows(session: AsyncSession, layer: str) -> list[Any]:
+    """Per territory of `layer` (not retired): its geodesic area (km²), the sites the caller sees currently
+    assigned to it, their parking spaces and rooms; and the layer's id (null: unknown layer). One statement."""
+    sql = """
+        SELECT t.id, t.code, t.name, t.area_km2,
+               count(cs.id) AS sites,
+               coalesce(sum(cs.parking_spaces), 0) AS parking_spaces,
+               coalesce(sum(cs.rooms), 0) AS rooms,
+               count(cs.id) FILTER (WHERE cs.is_active) AS active_sites,
+               l.id AS layer_id
+          FROM territory_layer l
+          LEFT JOIN territory t ON t.layer_id = l.id AND t.retired_at IS NULL
+          LEFT JOIN site_territory_assignment a ON a.territory_id = t.id AND a.valid_to IS NULL
+          LEFT JOIN customer_site cs ON cs.id = a.site_id
+         WHERE l.code = :layer
+         GROUP BY l.id, t.id
+         ORDER BY t.code
+    """
+    return list((await session.execute(text(sql), {"layer": layer})).mappings().all())
+
+
 __all__ = [
+    "CONTRACT_KEYS",
     "LINE_DIMENSIONS",
     "PENDING_STATUSES",
+    "ContractDimension",
     "Dimension",
     "SummaryFilter",
     "SummaryRequest",
+    "contract_portfolio_rows",
     "preview_sites",
+    "statement_aging_rows",
     "summary_rows",
     "summary_sql",
     "summary_statement",
+    "territory_statistics_rows",
 ]
