@@ -38,17 +38,24 @@ class Dimension(enum.Enum):
 # dimensions of an invoice line or statement version: a site-month forecast has none of them
 LINE_DIMENSIONS = frozenset({Dimension.BUILDING_BLOCK, Dimension.LINE_CODE, Dimension.STATEMENT_STATUS})
 
-# key expressions over the joined facts (f), site (cs), contract (ct) and territory (t); fixed text only
+# Grouping expressions over the joined facts (f), site (cs), contract (ct) and territory (t), and what each
+# becomes in the output (`g.key` the grouped value; tk/sk the territory and site joined after grouping, so
+# the sort of the facts compares ids and bytes, not names in the database's collation). Fixed text only.
+GROUP_KEYS: dict[Dimension, str] = {
+    Dimension.TERRITORY: "t.id",
+    Dimension.SERVICE_PERIOD: "f.period",
+    Dimension.SITE: "f.site_id",
+    Dimension.STATE: 'cs.state COLLATE "C"',
+    Dimension.BILLING_TYPE: 'coalesce(f.billing_type, ct.billing_type) COLLATE "C"',
+    Dimension.CONTRACT_TYPE: 'ct.contract_type COLLATE "C"',
+    Dimension.BUILDING_BLOCK: 'f.building_block COLLATE "C"',
+    Dimension.LINE_CODE: 'f.code COLLATE "C"',
+    Dimension.STATEMENT_STATUS: 'f.status COLLATE "C"',
+}
 KEYS: dict[Dimension, tuple[str, ...]] = {
-    Dimension.TERRITORY: ("t.code", "t.name", "t.id"),
-    Dimension.SERVICE_PERIOD: ("f.period",),
-    Dimension.SITE: ("cs.site_number", "cs.name"),
-    Dimension.STATE: ("cs.state",),
-    Dimension.BILLING_TYPE: ("coalesce(f.billing_type, ct.billing_type)",),
-    Dimension.CONTRACT_TYPE: ("ct.contract_type",),
-    Dimension.BUILDING_BLOCK: ("f.building_block",),
-    Dimension.LINE_CODE: ("f.code",),
-    Dimension.STATEMENT_STATUS: ("f.status",),
+    Dimension.TERRITORY: ("tk.code", "tk.name", "g.key"),
+    Dimension.SITE: ("sk.site_number", "sk.name"),
+    **{d: ("g.key",) for d in Dimension if d not in (Dimension.TERRITORY, Dimension.SITE)},
 }
 
 
@@ -122,8 +129,10 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
     facts = [
         """SELECT v.site_id, v.period, v.statement_id, v.status, v.billing_type,
                   l.building_block, l.code, l.amount,
-                  CASE WHEN l.code ~ '^[0-9]{1,9}$' THEN l.code::integer BETWEEN 4000 AND 4999 ELSE false END
-                      AS revenue,
+                  -- §3.6: a code that is an integer 4000–4999 (the byte comparison spares most lines the regex)
+                  CASE WHEN l.code COLLATE "C" BETWEEN '4000' AND '4999' THEN l.code ~ '^4[0-9]{3}$'
+                       WHEN l.code LIKE '0%' THEN l.code ~ '^0+4[0-9]{3}$'
+                       ELSE false END AS revenue,
                   NULL::numeric AS forecast
              FROM versions v
              JOIN invoice i ON i.statement_version_id = v.id
@@ -131,7 +140,8 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
     ]
     if not (f.building_blocks or f.line_codes):
         # a management agreement's invoice amount may differ from Σ lines by a cent (§2.10e): the difference is
-        # a fact of its own, with no building block or code, so invoiced amounts are Σ invoice amounts
+        # a fact of its own, with no building block or code, so invoiced amounts are Σ invoice amounts. Only
+        # such an invoice has `monthly_profit` (every other amount is Σ lines, §2.11, §3.4)
         facts.append(
             """SELECT v.site_id, v.period, v.statement_id, v.status, v.billing_type,
                       NULL, NULL, i.amount - lines.amount, false, NULL::numeric
@@ -139,7 +149,7 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
                  JOIN invoice i ON i.statement_version_id = v.id
                  CROSS JOIN LATERAL (SELECT coalesce(sum(l.amount), 0) AS amount
                                        FROM invoice_line l WHERE l.invoice_id = i.id) lines
-                WHERE i.amount <> lines.amount"""
+                WHERE i.monthly_profit IS NOT NULL AND i.amount <> lines.amount"""
         )
     if not grouped_lines and not (f.building_blocks or f.line_codes):
         # a statement whose versions have no line still counts (e.g. everything was zero, §3.4)
@@ -175,10 +185,9 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
             params[name] = list(values)
             array_params.append(name)
 
-    keys = [expr for d in request.group_by for expr in KEYS[d]]
-    key_columns = [f"{expr} AS k{i}" for i, expr in enumerate(keys)]
-    grand = f"GROUPING({', '.join(keys)})" if keys else "0"
-    grouping = f"GROUPING SETS (({', '.join(keys)}), ())" if keys else "()"
+    inner = [GROUP_KEYS[d] for d in request.group_by]
+    grand = f"GROUPING({', '.join(inner)}) <> 0" if inner else "true"
+    grouping = f"GROUPING SETS (({', '.join(inner)}), ())" if inner else "()"
     pending = [
         f"coalesce(sum(f.amount) FILTER (WHERE f.status = '{s}'), 0) AS pending_{s.lower()}"
         for s in PENDING_STATUSES
@@ -192,27 +201,46 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
         if request.layer is not None
         else ""
     )
+    # the site and contract only for their dimensions: every fact table has its own row scope
+    used = " ".join(inner + where)
+    site_join = "JOIN customer_site cs ON cs.id = f.site_id" if "cs." in used else ""
+    contract_join = "LEFT JOIN contract ct ON ct.site_id = f.site_id" if "ct." in used else ""
+    outer: list[str] = []
+    joins: list[str] = []
+    for n, dimension in enumerate(request.group_by):
+        alias = f"g{n}"
+        outer += [expr.replace("g.key", f"g.{alias}").replace("tk.", f"tk{n}.").replace("sk.", f"sk{n}.")
+                  for expr in KEYS[dimension]]  # fmt: skip
+        if dimension is Dimension.TERRITORY:
+            joins.append(f"LEFT JOIN territory tk{n} ON tk{n}.id = g.{alias}")
+        elif dimension is Dimension.SITE:
+            joins.append(f"LEFT JOIN customer_site sk{n} ON sk{n}.id = g.{alias}")
     sql = f"""
-        WITH {", ".join(parts)}
-        SELECT {"".join(c + ", " for c in key_columns)}
-               ({grand} <> 0 OR {len(keys)} = 0) AS grand,
-               coalesce(sum(f.amount) FILTER (WHERE f.status = 'SENT'), 0) AS invoiced,
-               coalesce(sum(f.amount) FILTER (WHERE f.status = 'SENT' AND f.revenue), 0) AS invoiced_revenue,
-               coalesce(sum(f.amount) FILTER (WHERE f.status <> 'SENT'), 0) AS pending,
-               {", ".join(pending)},
-               coalesce(sum(f.forecast), 0) AS forecast,
-               count(DISTINCT f.site_id) AS sites,
-               count(DISTINCT f.statement_id) AS statements,
+        WITH {", ".join(parts)},
+        grouped AS (
+            SELECT {"".join(f"{expr} AS g{n}, " for n, expr in enumerate(inner))}
+                   {grand} AS grand,
+                   coalesce(sum(f.amount) FILTER (WHERE f.status = 'SENT'), 0) AS invoiced,
+                   coalesce(sum(f.amount) FILTER (WHERE f.status = 'SENT' AND f.revenue), 0) AS invoiced_revenue,
+                   coalesce(sum(f.amount) FILTER (WHERE f.status <> 'SENT'), 0) AS pending,
+                   {", ".join(pending)},
+                   coalesce(sum(f.forecast), 0) AS forecast,
+                   count(DISTINCT f.site_id) AS sites,
+                   count(DISTINCT f.statement_id) AS statements
+              FROM facts f
+              {site_join}
+              {contract_join}
+              {territory_join}
+             {"WHERE " + " AND ".join(where) if where else ""}
+             GROUP BY {grouping}
+        )
+        SELECT {"".join(f"{expr} AS k{i}, " for i, expr in enumerate(outer))} g.*,
                (SELECT id FROM layer) AS layer_id,
                (SELECT coalesce(array_agg(code), '{{}}') FROM territory
                  WHERE layer_id = (SELECT id FROM layer) AND code = ANY(:known_codes)) AS known_codes
-          FROM facts f
-          JOIN customer_site cs ON cs.id = f.site_id
-          LEFT JOIN contract ct ON ct.site_id = f.site_id
-          {territory_join}
-         {"WHERE " + " AND ".join(where) if where else ""}
-         GROUP BY {grouping}
-         ORDER BY grand, {", ".join(f"k{i} NULLS LAST" for i in range(len(keys))) or "1"}
+          FROM grouped g
+          {" ".join(joins)}
+         ORDER BY g.grand, {", ".join(f"k{i} NULLS LAST" for i in range(len(outer))) or "1"}
     """
     params["known_codes"] = list(f.territories)
     array_params.append("known_codes")
