@@ -11,6 +11,7 @@
     statements.py   statements, versions, `statement(s)`, `statementVersion`, `invoice`, the mutations
     users.py        User, Role, `me`, `users`, `saveUser`, `activateUser`, `deactivateUser`
     audit.py        the audit trail: `auditLog`, `Site.auditLog`, `Contract.auditLog`; mutation names
+    reporting.py    `billingSummary` (aggregates in one SQL statement) and the portfolio reports
     problems.py     `Problem` members and the one error table; errors.py the error language; guard.py
                     the screening of string arguments; scalars.py Money, Rate, GeoJSON, JSON
 
@@ -36,6 +37,7 @@ from schema.errors import ErrorLanguage
 from schema.forecast import ForecastRoot
 from schema.guard import guard_arguments
 from schema.limits import limit_extensions
+from schema.reporting import ReportingRoot
 from schema.scalars import SCALARS
 from schema.site_mutations import SiteMutations
 from schema.sites import SiteRoot
@@ -46,13 +48,24 @@ from server.settings import Settings
 
 Query = merge_types(
     "Query",
-    (SiteRoot, TerritoryRoot, BillingRoot, StatementRoot, ContractRoot, UserRoot, AuditRoot, ForecastRoot),
+    (
+        SiteRoot,
+        TerritoryRoot,
+        BillingRoot,
+        StatementRoot,
+        ContractRoot,
+        UserRoot,
+        AuditRoot,
+        ForecastRoot,
+        ReportingRoot,
+    ),
 )
 Mutation = merge_types(
     "Mutation", (StatementMutations, ContractMutations, SiteMutations, TerritoryMutations, UserMutations)
 )
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
-    "Reads: sites, territories and their history, contracts, billing previews, statements, users, the audit trail."
+    "Reads: sites, territories and their history, contracts, billing previews, statements, users, the audit trail, "
+    "reporting aggregates."
 )
 Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Writes: statement generation and its lifecycle (domain.md §3), contract amendments with approval and "
