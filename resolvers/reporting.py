@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -128,8 +128,9 @@ def summary_request(
     to_period: str,
     layer: str | None,
     filter: SummaryFilter,
+    measures: frozenset[str] | None = None,
 ) -> SummaryRequest:
-    """Check the arguments: `BAD_USER_INPUT` naming the argument for a malformed period, a range backwards or
+    """Check the arguments (`measures`: the stored measures to compute, of `MEASURES`; None: all): `BAD_USER_INPUT` naming the argument for a malformed period, a range backwards or
     over `MAX_PERIODS` months, a repeated dimension, a territory grouping or filter without `territoryLayer`,
     a malformed site number or line code."""
     first = validation.service_period(from_period, argument="fromPeriod")
@@ -159,7 +160,14 @@ def summary_request(
             validation.text(s, argument="filter.contractTypes", max_length=100) for s in filter.contract_types
         ),
     )
-    request = SummaryRequest(group_by=tuple(group_by), first=first, last=last, layer=layer, filter=checked)
+    request = SummaryRequest(
+        group_by=tuple(group_by),
+        first=first,
+        last=last,
+        layer=layer,
+        filter=checked,
+        measures=frozenset(repo.MEASURES) if measures is None else measures,
+    )
     if request.periods > MAX_PERIODS:
         raise BadUserInput(
             f"fromPeriod {first} to toPeriod {last} is {request.periods} service periods; at most {MAX_PERIODS}",
@@ -168,32 +176,48 @@ def summary_request(
     return request
 
 
-def _key(request: SummaryRequest, row: Any) -> SummaryKey:
-    values: dict[str, Any] = {}
-    i = 0
+def _reader(request: SummaryRequest, columns: Sequence[str]) -> Callable[[Sequence[Any]], SummaryGroup]:
+    """The function turning a row of `summary_sql` (a tuple in `columns` order) into a group."""
+    at = {name: i for i, name in enumerate(columns)}
+    dimensions: list[tuple[Dimension, list[int]]] = []
+    n = 0
     for dimension in request.group_by:
         width = len(repo.KEYS[dimension])
-        cells = [row[f"k{j}"] for j in range(i, i + width)]
-        i += width
-        if dimension is Dimension.TERRITORY:
-            values["territory"] = None if cells[2] is None else TerritoryKey(cells[2], cells[0], cells[1])
-        elif dimension is Dimension.SITE:
-            values["site_number"], values["site_name"] = cells
-        else:
-            values[dimension.value] = cells[0]
-    return SummaryKey(**values)
-
-
-def _measures(row: Any) -> Measures:
-    return Measures(
-        invoiced=row["invoiced"],
-        invoiced_revenue=row["invoiced_revenue"],
-        pending=row["pending"],
-        pending_by_status={s: row[f"pending_{s.lower()}"] for s in PENDING_STATUSES},
-        forecast=row["forecast"],
-        site_count=row["sites"],
-        statement_count=row["statements"],
+        dimensions.append((dimension, [at[f"k{j}"] for j in range(n, n + width)]))
+        n += width
+    invoiced, revenue, pending, forecast, sites, statements = (
+        at[c] for c in ("invoiced", "invoiced_revenue", "pending", "forecast", "sites", "statements")
     )
+    by_status = [(s, at[f"pending_{s.lower()}"]) for s in PENDING_STATUSES]
+
+    territory_at = next((cells for d, cells in dimensions if d is Dimension.TERRITORY), None)
+    site_at = next((cells for d, cells in dimensions if d is Dimension.SITE), None)
+    plain = [(d.value, cells[0]) for d, cells in dimensions if d not in (Dimension.TERRITORY, Dimension.SITE)]
+    territories: dict[int, TerritoryKey] = {}
+
+    def read(row: Sequence[Any]) -> SummaryGroup:
+        values: dict[str, Any] = {name: row[i] for name, i in plain}
+        if territory_at is not None:
+            id_ = row[territory_at[2]]
+            if id_ is not None:
+                found = territories.get(id_)
+                if found is None:
+                    found = territories[id_] = TerritoryKey(id_, row[territory_at[0]], row[territory_at[1]])
+                values["territory"] = found
+        if site_at is not None:
+            values["site_number"], values["site_name"] = row[site_at[0]], row[site_at[1]]
+        measures = Measures(
+            invoiced=row[invoiced],
+            invoiced_revenue=row[revenue],
+            pending=row[pending],
+            pending_by_status={s: row[i] for s, i in by_status},
+            forecast=row[forecast],
+            site_count=row[sites],
+            statement_count=row[statements],
+        )
+        return SummaryGroup(SummaryKey(**values), measures)
+
+    return read
 
 
 async def billing_summary(ctx: Context, request: SummaryRequest, *, previews: bool = False) -> Summary:
@@ -204,11 +228,12 @@ async def billing_summary(ctx: Context, request: SummaryRequest, *, previews: bo
     (`filter.territories`); `QUERY_TOO_COSTLY` for previews of too many site-months.
     """
     async with ctx.db.read() as session:
-        rows = await repo.summary_rows(session, request)
+        columns, rows = await repo.summary_rows(session, request)
         total_row = rows[-1]  # the grand total sorts last and always exists
-        _check_layer(request, total_row)
-        groups = [SummaryGroup(_key(request, row), _measures(row)) for row in rows[:-1]]
-        summary = Summary(request=request, groups=groups, total=_measures(total_row))
+        _check_layer(request, dict(zip(columns, total_row, strict=True)))
+        read = _reader(request, columns)
+        groups = [read(row) for row in rows[:-1]]
+        summary = Summary(request=request, groups=groups, total=read(total_row).measures)
         if previews:
             await _add_previews(session, summary)
     return summary

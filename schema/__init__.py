@@ -37,6 +37,7 @@ from schema.errors import ErrorLanguage
 from schema.forecast import ForecastRoot
 from schema.guard import guard_arguments
 from schema.limits import limit_extensions
+from schema.plain import PlainReads, check_plain_roots
 from schema.reporting import ReportingRoot
 from schema.scalars import SCALARS
 from schema.site_mutations import SiteMutations
@@ -102,10 +103,12 @@ def build_schema(*, debug: bool = False, settings: Settings | None = None) -> st
             DocumentCache,
             ValidationResultCache,
             CompiledReads,
+            PlainReads,
         ],
         config=StrawberryConfig(scalar_map=SCALARS),
     )
     guard_arguments(schema)
+    check_plain_roots(schema._schema)
     return schema
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -17,11 +18,14 @@ import strawberry
 
 from billing import BillingType as BillingTypeCode
 from billing import BuildingBlock as BlockCode
+from billing.money import ZERO
 from billing.statements import StatementStatus as StatusCode
 from resolvers import reporting as service
+from resolvers.context import Context
 from resolvers.reporting import ContractDimension as ContractKey
 from schema.common import Ctx
 from schema.contracts import BillingType, BuildingBlock, ContractStatus
+from schema.plain import plain_root
 from schema.statements import StatementStatus
 
 
@@ -150,13 +154,31 @@ class BillingSummaryGroup:
     )
 
     @classmethod
-    def of(cls, key: service.SummaryKey, m: service.Measures) -> BillingSummaryGroup:
+    def of(
+        cls,
+        key: service.SummaryKey,
+        m: service.Measures,
+        *,
+        by_status: bool = True,
+        deviation: bool = True,
+        territories: dict[int, SummaryTerritory] | None = None,
+    ) -> BillingSummaryGroup:
+        """The group of a key and its measures. `by_status` and `deviation` False leave out figures the request
+        does not select (never read: a summary builds thousands of groups); `territories` shares one
+        territory object per territory among the groups of a request."""
+        territory = None
+        if key.territory is not None:
+            cache = territories if territories is not None else {}
+            territory = cache.get(key.territory.id)
+            if territory is None:
+                territory = cache[key.territory.id] = SummaryTerritory(
+                    code=key.territory.code, name=key.territory.name
+                )
+        period = key.service_period
         return cls(
             key=BillingSummaryKey(
-                territory=None
-                if key.territory is None
-                else SummaryTerritory(code=key.territory.code, name=key.territory.name),
-                service_period=None if key.service_period is None else key.service_period.strftime("%Y-%m"),
+                territory=territory,
+                service_period=None if period is None else f"{period.year:04d}-{period.month:02d}",
                 site_number=key.site_number,
                 site_name=key.site_name,
                 state=key.state,
@@ -171,10 +193,12 @@ class BillingSummaryGroup:
             pending_amount=m.pending,
             pending_by_status=[
                 PendingAmount(status=StatusCode[s], amount=a) for s, a in m.pending_by_status.items()
-            ],
+            ]
+            if by_status
+            else [],
             forecast_internal_revenue=m.forecast,
-            deviation_amount=m.deviation,
-            deviation_percentage=m.deviation_percentage,
+            deviation_amount=m.deviation if deviation else ZERO,
+            deviation_percentage=m.deviation_percentage if deviation else ZERO,
             site_count=m.site_count,
             statement_count=m.statement_count,
             previewed_amount=m.previewed,
@@ -329,6 +353,8 @@ def request_of(
     to_period: str,
     territory_layer: str | None,
     filter: BillingSummaryFilter | None,
+    *,
+    measures: frozenset[str] | None = None,
 ) -> service.SummaryRequest:
     """The checked request of the arguments (also the export's, so a URL and a query mean the same)."""
     f = filter or BillingSummaryFilter()
@@ -347,7 +373,105 @@ def request_of(
             line_codes=tuple(f.line_codes or ()),
             statuses=tuple(s.name for s in f.statuses or ()),
         ),
+        measures=measures,
     )
+
+
+# The stored measures each field of a group reads (the others are not computed: a field not selected is
+# never read, on either path).
+MEASURES_OF_FIELDS: dict[str, tuple[str, ...]] = {
+    "invoicedAmount": ("invoiced",),
+    "invoicedRevenue": ("invoiced_revenue",),
+    "pendingAmount": ("pending",),
+    "pendingByStatus": tuple(f"pending_{s.lower()}" for s in service.PENDING_STATUSES),
+    "forecastInternalRevenue": ("forecast",),
+    "deviationAmount": ("invoiced_revenue", "forecast"),
+    "deviationPercentage": ("invoiced_revenue", "forecast"),
+    "siteCount": ("sites",),
+    "statementCount": ("statements",),
+}
+
+
+# The roots' computations, shared by the resolvers and the fast path (schema.plain): (context, whether the
+# selection names a field, the arguments) → the plain object the root returns.
+
+
+def _never(name: str) -> bool:
+    return False
+
+
+@plain_root("billingSummary")
+async def billing_summary(
+    context: Context,
+    mentions: Callable[[str], bool],
+    *,
+    group_by: list[SummaryDimension],
+    from_period: str,
+    to_period: str,
+    territory_layer: str | None = None,
+    filter: BillingSummaryFilter | None = None,
+) -> BillingSummary:
+    measures = frozenset(m for name, needs in MEASURES_OF_FIELDS.items() if mentions(name) for m in needs)
+    request = request_of(group_by, from_period, to_period, territory_layer, filter, measures=measures)
+    summary = await service.billing_summary(context, request, previews=mentions("previewedAmount"))
+    shown = {
+        "by_status": mentions("pendingByStatus"),
+        "deviation": mentions("deviationAmount") or mentions("deviationPercentage"),
+        "territories": {},
+    }
+    return BillingSummary(
+        from_period=str(request.first),
+        to_period=str(request.last),
+        territory_layer=request.layer,
+        group_by=list(group_by),
+        groups=[BillingSummaryGroup.of(g.key, g.measures, **shown) for g in summary.groups],  # type: ignore[arg-type]
+        total=BillingSummaryGroup.of(service.SummaryKey(), summary.total, **shown),  # type: ignore[arg-type]
+    )
+
+
+@plain_root("contractPortfolio")
+async def contract_portfolio(
+    context: Context,
+    mentions: Callable[[str], bool],
+    *,
+    group_by: list[ContractDimension],
+    territory_layer: str | None = None,
+) -> ContractPortfolio:
+    groups, total = await service.contract_portfolio(
+        context, [ContractKey(d.value) for d in group_by], territory_layer
+    )
+    return ContractPortfolio(
+        group_by=list(group_by),
+        groups=[ContractPortfolioGroup.of(g) for g in groups],
+        total=ContractPortfolioGroup.of(total),
+    )
+
+
+@plain_root("statementAging")
+async def statement_aging(
+    context: Context, mentions: Callable[[str], bool], *, as_of: dt.datetime | None = None
+) -> StatementAging:
+    at, groups = await service.statement_aging(context, as_of)
+    return StatementAging(as_of=at, groups=[_aging(g) for g in groups[:-1]], total=_aging(groups[-1]))
+
+
+@plain_root("territoryStatistics")
+async def territory_statistics(
+    context: Context, mentions: Callable[[str], bool], *, layer: str
+) -> list[TerritoryStatistics]:
+    return [
+        TerritoryStatistics(
+            code=t.code,
+            name=t.name,
+            area_km2=t.area_km2,
+            site_count=t.sites,
+            active_site_count=t.active_sites,
+            parking_spaces=t.parking_spaces,
+            rooms=t.rooms,
+            sites_per_1000_km2=t.sites_per_1000_km2,
+        )
+        for t in await service.territory_statistics(context, layer)
+    ]
 
 
 @strawberry.type
@@ -381,16 +505,14 @@ class ReportingRoot:
             BillingSummaryFilter | None, strawberry.argument(description="Which figures count.")
         ] = None,
     ) -> BillingSummary:
-        request = request_of(group_by, from_period, to_period, territory_layer, filter)
-        previews = _selects(info.selected_fields, "previewedAmount")
-        summary = await service.billing_summary(info.context, request, previews=previews)
-        return BillingSummary(
-            from_period=str(request.first),
-            to_period=str(request.last),
-            territory_layer=request.layer,
-            group_by=list(group_by),
-            groups=[BillingSummaryGroup.of(g.key, g.measures) for g in summary.groups],
-            total=BillingSummaryGroup.of(service.SummaryKey(), summary.total),
+        return await billing_summary(
+            info.context,
+            lambda name: _selects(info.selected_fields, name),
+            group_by=group_by,
+            from_period=from_period,
+            to_period=to_period,
+            territory_layer=territory_layer,
+            filter=filter,
         )
 
     @strawberry.field(
@@ -408,13 +530,8 @@ class ReportingRoot:
             str | None, strawberry.argument(description="Layer of the TERRITORY dimension.")
         ] = None,
     ) -> ContractPortfolio:
-        groups, total = await service.contract_portfolio(
-            info.context, [ContractKey(d.value) for d in group_by], territory_layer
-        )
-        return ContractPortfolio(
-            group_by=list(group_by),
-            groups=[ContractPortfolioGroup.of(g) for g in groups],
-            total=ContractPortfolioGroup.of(total),
+        return await contract_portfolio(
+            info.context, _never, group_by=group_by, territory_layer=territory_layer
         )
 
     @strawberry.field(
@@ -428,8 +545,7 @@ class ReportingRoot:
             dt.datetime | None, strawberry.argument(description="Measure ages at this instant; default now.")
         ] = None,
     ) -> StatementAging:
-        at, groups = await service.statement_aging(info.context, as_of)
-        return StatementAging(as_of=at, groups=[_aging(g) for g in groups[:-1]], total=_aging(groups[-1]))
+        return await statement_aging(info.context, _never, as_of=as_of)
 
     @strawberry.field(description="Every current territory of a layer with its sites, area and density.")
     async def territory_statistics(
@@ -437,19 +553,7 @@ class ReportingRoot:
         info: Ctx,
         layer: Annotated[str, strawberry.argument(description="Layer code, e.g. `districts`.")],
     ) -> list[TerritoryStatistics]:
-        return [
-            TerritoryStatistics(
-                code=t.code,
-                name=t.name,
-                area_km2=t.area_km2,
-                site_count=t.sites,
-                active_site_count=t.active_sites,
-                parking_spaces=t.parking_spaces,
-                rooms=t.rooms,
-                sites_per_1000_km2=t.sites_per_1000_km2,
-            )
-            for t in await service.territory_statistics(info.context, layer)
-        ]
+        return await territory_statistics(info.context, _never, layer=layer)
 
 
 __all__ = ["BillingSummary", "BillingSummaryFilter", "ReportingRoot", "SummaryDimension", "request_of"]

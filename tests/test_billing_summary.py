@@ -510,3 +510,70 @@ async def test_territory_statistics_give_area_and_density(gql: GraphQLClient) ->
     assert len(stats) == 33
     error = await gql.error('{ territoryStatistics(layer: "nope") { code } }')
     assert (error["extensions"]["code"], error["extensions"]["argument"]) == ("BAD_USER_INPUT", "layer")
+
+
+BOTH_PATHS = [
+    (SUMMARY, {"groupBy": ["TERRITORY", "SERVICE_PERIOD"], "from": "2025-03", "to": "2025-04", "layer": "districts"}),
+    (SUMMARY, {"groupBy": ["STATEMENT_STATUS", "LINE_CODE"], "from": "2025-03", "to": "2025-04",
+               "filter": {"states": ["FL", "NY"]}}),
+    (
+        """query ($skip: Boolean!) { __typename
+          a: billingSummary(groupBy: [SITE], fromPeriod: "2025-04", toPeriod: "2025-04") {
+            __typename groupBy ...G total { ...M } }
+          b: billingSummary(groupBy: [], fromPeriod: "2025-03", toPeriod: "2025-04") {
+            total { invoicedAmount @skip(if: $skip) siteCount @include(if: $skip) } groups { siteCount } }
+          contractPortfolio(groupBy: [BILLING_TYPE, BUILDING_BLOCK]) { groups { key { billingType buildingBlock }
+            contractCount } total { siteCount } }
+          statementAging(asOf: "2025-05-11T00:00:00Z") { asOf total { statementCount bands { fromDays toDays } } }
+          territoryStatistics(layer: "regions") { code areaKm2 sitesPer1000Km2 }
+        }
+        fragment G on BillingSummary { groups { key { siteNumber siteName } ...M } }
+        fragment M on BillingSummaryGroup { invoicedAmount pendingByStatus { status amount } deviationPercentage }""",
+        {"skip": True},
+    ),
+    (
+        """query ($filter: BillingSummaryFilter) { billingSummary(groupBy: [BUILDING_BLOCK], fromPeriod: "2025-04",
+             toPeriod: "2025-04", filter: $filter) { groups { key { buildingBlock } previewedAmount } } }""",
+        {"filter": {"states": ["RI"]}},
+    ),
+    (SUMMARY, {"groupBy": ["TERRITORY"], "from": "2025-03", "to": "2025-04"}),  # an error: no layer
+    ('{ territoryStatistics(layer: "nope") { code } }', {}),
+]  # fmt: skip
+
+
+async def test_the_plain_path_answers_as_execution_does(gql: GraphQLClient, db: Database) -> None:
+    """The fast path (schema.plain) gives the data field-by-field execution gives, for fragments, aliases,
+    directives, __typename, previews; a document it cannot answer without error is left to execution."""
+    from schema.plain import PlainReads
+
+    await _dataset(gql, db)
+    for query, variables in BOTH_PATHS:
+        answers = []
+        for enabled in (True, False):
+            PlainReads.enabled = enabled
+            try:
+                result = await gql.execute(query, **variables)
+            finally:
+                PlainReads.enabled = True
+            answers.append((result.data, [e.formatted for e in result.errors or []]))
+        assert answers[0] == answers[1], query
+        assert answers[0][0] is not None or answers[0][1], query
+
+
+async def test_the_plain_path_is_taken(
+    gql: GraphQLClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A summary is answered by the plain path (not left to field-by-field execution), with one SQL statement."""
+    from schema.plain import answer
+
+    answered: list[bool] = []
+
+    async def spy(*args: Any, **kwargs: Any) -> Any:
+        data = await answer(*args, **kwargs)
+        answered.append(data is not None)
+        return data
+
+    monkeypatch.setattr("schema.plain.answer", spy)
+    with StatementCounter(db.bind) as counter:
+        await _summary(gql, ["SITE"])
+    assert answered == [True] and len(counter.queries) == 2
