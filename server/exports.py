@@ -62,6 +62,7 @@ from db.database import Database, RequestDatabase
 from db.models.statement import LINE_FLAGS
 from db.repositories import exports as repo
 from db.repositories.statements import StatementQuery
+from resolvers import reporting as reporting_service
 from resolvers import sites as site_service
 from resolvers import statements as statement_service
 from resolvers import validation
@@ -634,11 +635,140 @@ async def sites_export(params: Mapping[str, str], ctx: Context) -> Export:
     return Export(SITE_COLUMNS, _rows(ctx, statement, tuple), "sites", "Sites")
 
 
+# ---- billing summaries ------------------------------------------------------------------------------------------
+
+SUMMARY_PARAMETERS = frozenset(
+    {
+        "groupBy",
+        "from",
+        "to",
+        "territoryLayer",
+        "territories",
+        "siteNumbers",
+        "states",
+        "billingTypes",
+        "contractTypes",
+        "buildingBlocks",
+        "lineCodes",
+        "statuses",
+    }
+)
+# a dimension's key columns in the export (TERRITORY: code and name; SITE: number and name)
+_SUMMARY_KEYS: dict[str, tuple[Column, ...]] = {
+    "TERRITORY": (Column("territory_code", "Territory"), Column("territory_name", "Territory name")),
+    "SERVICE_PERIOD": (Column("service_period", "Service period"),),
+    "SITE": (Column("site_number", "Site number"), Column("site_name", "Site name")),
+    "STATE": (Column("state", "State"),),
+    "BILLING_TYPE": (Column("billing_type", "Billing type"),),
+    "CONTRACT_TYPE": (Column("contract_type", "Contract type"),),
+    "BUILDING_BLOCK": (Column("building_block", "Building block"),),
+    "LINE_CODE": (Column("line_code", "Line code"),),
+    "STATEMENT_STATUS": (Column("statement_status", "Statement status"),),
+}
+SUMMARY_MEASURE_COLUMNS = (
+    Column("invoiced_amount", "Invoiced", Kind.MONEY),
+    Column("invoiced_revenue", "Invoiced revenue (4000-4999)", Kind.MONEY),
+    Column("pending_amount", "Pending", Kind.MONEY),
+    *(
+        Column(f"pending_{s.lower()}", f"Pending in {s.replace('_', ' ').title()}", Kind.MONEY)
+        for s in reporting_service.PENDING_STATUSES
+    ),
+    Column("forecast_internal_revenue", "Forecast internal revenue", Kind.MONEY),
+    Column("deviation_amount", "Deviation", Kind.MONEY),
+    Column("deviation_percentage", "Deviation %", Kind.PERCENT),
+    Column("site_count", "Sites", Kind.INT),
+    Column("statement_count", "Statements", Kind.INT),
+)
+
+
+def _list(params: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated parameter's values, trimmed (empty values refused)."""
+    if name not in params:
+        return ()
+    values = tuple(part.strip() for part in params[name].split(","))
+    if not all(values):
+        raise BadUserInput(f"{name} has an empty value; give comma-separated values", argument=name)
+    return values
+
+
+def _names(params: Mapping[str, str], name: str, known: Sequence[str]) -> tuple[str, ...]:
+    values = tuple(v.upper() for v in _list(params, name))
+    for value in values:
+        if value not in known:
+            raise BadUserInput(
+                f"{name} lists {value[:40]!r}; give comma-separated values of {', '.join(known)}",
+                argument=name,
+            )
+    return values
+
+
+async def billing_summary_export(params: Mapping[str, str], ctx: Context) -> Export:
+    """A `billingSummary` result (issue 11 §1) as a table: one row per group and a last `total` row, the key
+    columns of the grouped dimensions, then every stored measure. Parameters mirror the query's arguments:
+    `groupBy` (comma-separated dimensions, e.g. `territory,service_period`), `from`/`to` (YYYY-MM, required),
+    `territoryLayer`, and the filter's lists comma-separated. The summary is one SQL statement whose result
+    (one row per group, not per line) is written out as it is."""
+    dimensions = _names(params, "groupBy", [d.name for d in reporting_service.Dimension])
+    for required in ("from", "to"):
+        if required not in params:
+            raise BadUserInput(f"give {required}=YYYY-MM (the summary's service periods)", argument=required)
+    with as_parameters():
+        request = reporting_service.summary_request(
+            group_by=[reporting_service.Dimension[d] for d in dimensions],
+            from_period=params["from"],
+            to_period=params["to"],
+            layer=params.get("territoryLayer"),
+            filter=reporting_service.SummaryFilter(
+                territories=_list(params, "territories"),
+                site_numbers=_list(params, "siteNumbers"),
+                states=_list(params, "states"),
+                billing_types=_names(params, "billingTypes", [b.name for b in billing.BillingType]),
+                contract_types=_list(params, "contractTypes"),
+                building_blocks=_names(params, "buildingBlocks", [b.name for b in billing.BuildingBlock]),
+                line_codes=_list(params, "lineCodes"),
+                statuses=_names(params, "statuses", [s.name for s in StatementStatus]),
+            ),
+        )
+    # read now: an unknown layer or territory is a 400 before the body starts
+    with as_parameters({"fromPeriod": "from", "toPeriod": "to"}):
+        summary = await reporting_service.billing_summary(ctx, request)
+    columns = (
+        Column("row", "Row"),
+        *(column for d in dimensions for column in _SUMMARY_KEYS[d]),
+        *SUMMARY_MEASURE_COLUMNS,
+    )
+
+    def cells(kind: str, key: reporting_service.SummaryKey, m: reporting_service.Measures) -> Row:
+        out: list[object] = [kind]
+        for d in dimensions:
+            if d == "TERRITORY":
+                out += [key.territory.code, key.territory.name] if key.territory else [None, None]
+            elif d == "SITE":
+                out += [key.site_number, key.site_name]
+            elif d == "SERVICE_PERIOD":
+                out.append(None if key.service_period is None else _key(key.service_period))
+            else:
+                out.append(getattr(key, reporting_service.Dimension[d].value))
+        out += [m.invoiced, m.invoiced_revenue, m.pending]
+        out += [m.pending_by_status[s] for s in reporting_service.PENDING_STATUSES]
+        out += [m.forecast, m.deviation, m.deviation_percentage, m.site_count, m.statement_count]
+        return out
+
+    async def rows() -> AsyncIterator[Row]:
+        for group in summary.groups:
+            yield cells("group", group.key, group.measures)
+        yield cells("total", reporting_service.SummaryKey(), summary.total)
+
+    label = f"{request.first}" if request.first == request.last else f"{request.first}-to-{request.last}"
+    return Export(columns, rows(), f"billing-summary-{label}", "Billing summary")
+
+
 EXPORTS: tuple[ExportSpec, ...] = (
     ExportSpec("statements", STATEMENT_PARAMETERS, statements_export),
     ExportSpec("invoice-lines", STATEMENT_PARAMETERS, invoice_lines_export),
     ExportSpec("gl-journal", GL_PARAMETERS, gl_journal_export),
     ExportSpec("sites", SITE_PARAMETERS, sites_export, billing=False),
+    ExportSpec("billing-summary", SUMMARY_PARAMETERS, billing_summary_export),
 )
 
 

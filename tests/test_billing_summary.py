@@ -577,3 +577,57 @@ async def test_the_plain_path_is_taken(
     with StatementCounter(db.bind) as counter:
         await _summary(gql, ["SITE"])
     assert answered == [True] and len(counter.queries) == 2
+
+
+async def test_the_summary_exports_as_the_query_answers(gql: GraphQLClient, db: Database) -> None:
+    """`/exports/billing-summary.csv|.xlsx` (issue 11 §3): the groups and the total of the same request, to the
+    cent, in the caller's scope; bad parameters are 400 naming them."""
+    import csv
+    import io
+
+    import httpx
+    import openpyxl
+
+    from server.app import create_app
+    from tests.conftest import TEST_SETTINGS, bearer
+
+    await _dataset(gql, db)
+    summary = await _summary(
+        gql, ["TERRITORY", "SERVICE_PERIOD"], layer="districts", filter={"states": ["FL"]}
+    )
+    params = {"groupBy": "TERRITORY,SERVICE_PERIOD", "from": PERIODS[0], "to": PERIODS[-1],
+              "territoryLayer": "districts", "states": "FL"}  # fmt: skip
+    app = create_app(TEST_SETTINGS, db=db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        response = await http.get(
+            "/exports/billing-summary.csv", params=params, headers=bearer(TEST_SETTINGS)
+        )
+        assert response.status_code == 200, response.text
+        assert "billing-summary-2025-03-to-2025-04.csv" in response.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        workbook = await http.get(
+            "/exports/billing-summary.xlsx", params=params, headers=bearer(TEST_SETTINGS)
+        )
+        sheet = openpyxl.load_workbook(io.BytesIO(workbook.content), read_only=True).worksheets[0]
+        assert len(list(sheet.iter_rows(values_only=True))) == len(rows) + 1
+        bad = await http.get(
+            "/exports/billing-summary.csv", params={**params, "groupBy": "TERRITORY,PLANET"},
+            headers=bearer(TEST_SETTINGS),
+        )  # fmt: skip
+        no_layer = await http.get(
+            "/exports/billing-summary.csv",
+            params={**params, "territoryLayer": "nope"},
+            headers=bearer(TEST_SETTINGS),
+        )
+        anonymous = await http.get("/exports/billing-summary.csv", params=params)
+    groups = [r for r in rows if r["row"] == "group"]
+    assert [(r["territory_code"] or None, r["service_period"], r["invoiced_amount"], r["pending_amount"],
+             r["forecast_internal_revenue"], int(r["site_count"])) for r in groups] == [
+        ((g["key"]["territory"] or {}).get("code"), g["key"]["servicePeriod"], g["invoicedAmount"],
+         g["pendingAmount"], g["forecastInternalRevenue"], g["siteCount"]) for g in summary["groups"]
+    ]  # fmt: skip
+    (total,) = [r for r in rows if r["row"] == "total"]
+    assert total["invoiced_amount"] == summary["total"]["invoicedAmount"]
+    assert (bad.status_code, bad.json()["code"], bad.json()["argument"]) == (400, "BAD_USER_INPUT", "groupBy")
+    assert (no_layer.status_code, no_layer.json()["argument"]) == (400, "territoryLayer")
+    assert anonymous.status_code == 401
