@@ -36,7 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 import billing
-from billing.money import ZERO
+from billing.money import ZERO, round2
 from db.repositories import reporting as repo
 from db.repositories.reporting import (
     LINE_DIMENSIONS,
@@ -53,6 +53,7 @@ from resolvers.errors import BadUserInput, QueryTooCostly
 
 MAX_PERIODS = 36  # a summary spans at most three years of service periods
 MAX_PREVIEW_SITE_MONTHS = 2000  # the engine computes ~1,000 site-months a second: keep a preview interactive
+MAX_FORECAST_SITE_MONTHS = 8000  # a forecast site-month costs ~0.2 ms: a year of every site fits
 CENT = Decimal("0.01")
 
 
@@ -92,6 +93,7 @@ class Measures:
     site_count: int = 0
     statement_count: int = 0
     previewed: Decimal | None = None
+    computed_forecast: Decimal | None = None
 
     @property
     def deviation(self) -> Decimal:
@@ -220,9 +222,12 @@ def _reader(request: SummaryRequest, columns: Sequence[str]) -> Callable[[Sequen
     return read
 
 
-async def billing_summary(ctx: Context, request: SummaryRequest, *, previews: bool = False) -> Summary:
+async def billing_summary(
+    ctx: Context, request: SummaryRequest, *, previews: bool = False, forecasts: bool = False
+) -> Summary:
     """The summary of `request` as the caller sees it (one SQL statement for the stored measures; with
-    `previews`, the engine's previews of the site-months in scope, at most `MAX_PREVIEW_SITE_MONTHS`).
+    `previews`, the engine's previews of the site-months in scope, at most `MAX_PREVIEW_SITE_MONTHS`; with
+    `forecasts`, the P&L forecast computed now, domain.md §2.13, at most `MAX_FORECAST_SITE_MONTHS`).
 
     Errors: `BAD_USER_INPUT` for an unknown `territoryLayer` (argument `territoryLayer`) or territory code
     (`filter.territories`); `QUERY_TOO_COSTLY` for previews of too many site-months.
@@ -236,6 +241,8 @@ async def billing_summary(ctx: Context, request: SummaryRequest, *, previews: bo
         summary = Summary(request=request, groups=groups, total=read(total_row).measures)
         if previews:
             await _add_previews(session, summary)
+        if forecasts:
+            await _add_forecasts(session, summary)
     return summary
 
 
@@ -253,20 +260,55 @@ def _check_layer(request: SummaryRequest, row: Any) -> None:
 # --- previews on demand ------------------------------------------------------------------------------------
 
 
+Item = tuple[str | None, str | None, Decimal]  # (building block, line code, USD) of an on-demand figure
+
+
+def _add_items(
+    summary: Summary,
+    sites: dict[uuid.UUID, dict[str, Any]],
+    items: dict[tuple[uuid.UUID, billing.ServicePeriod], list[Item]],
+    attribute: str,
+) -> None:
+    """Add each site-month's `items` to the `attribute` measure of its group and of the total, keyed and
+    filtered like stored lines (no status: a status grouping puts them under a null status); a key only these
+    figures have becomes a group of its own, in the SQL's order."""
+    request = summary.request
+    f = request.filter
+    index = {_key_tuple(g.key): g.measures for g in summary.groups}
+    for measures in (summary.total, *index.values()):
+        setattr(measures, attribute, ZERO)
+    total = ZERO
+    for (site_id, period), figures in items.items():
+        site = sites[site_id]
+        territory = site["territories"].get(period.start)
+        if f.territories and (territory is None or territory.code not in f.territories):
+            continue
+        for block, code, amount in figures:
+            if (f.building_blocks and block not in f.building_blocks) or (
+                f.line_codes and code not in f.line_codes
+            ):
+                continue
+            key = _preview_key(request, site, territory, period, block, code)
+            total += amount
+            found = index.get(_key_tuple(key))
+            if found is None:
+                found = index[_key_tuple(key)] = Measures()
+                setattr(found, attribute, ZERO)
+                summary.groups.append(SummaryGroup(key, found))
+            setattr(found, attribute, getattr(found, attribute) + amount)
+    setattr(summary.total, attribute, total)
+    summary.groups.sort(key=lambda g: _sort_key(request, g.key))
+
+
 async def _add_previews(session: Any, summary: Summary) -> None:
-    """Fill `previewed` of every group and the total: the invoice engine's preview total of each site-month of
-    the range that the filters keep (lines filtered and keyed like stored lines; a preview has no status, so a
-    status filter leaves previews out and a status grouping puts them under a null status)."""
+    """Fill `previewed` of every group and the total: the invoice engine's preview total of each billable
+    site-month of the range that the filters keep (a status filter leaves previews out)."""
     from resolvers.billing import compute_previews, load_billables
     from resolvers.billing_gates import billable
 
     request = summary.request
     f = request.filter
-    for measures in (summary.total, *(g.measures for g in summary.groups)):
-        measures.previewed = ZERO
-    if f.statuses:
-        return
-    sites = await _preview_sites(session, request)
+    sites = {} if f.statuses else await _preview_sites(session, request)
     periods = _periods(request.first, request.last)
     if len(sites) * len(periods) > MAX_PREVIEW_SITE_MONTHS:
         raise QueryTooCostly(
@@ -274,18 +316,14 @@ async def _add_previews(session: Any, summary: Summary) -> None:
             f"{len(sites) * len(periods)} previews; at most {MAX_PREVIEW_SITE_MONTHS}: narrow the filter or the "
             "period range"
         )
-    billables = await load_billables(session, site_ids=list(sites))
-    index = {_key_tuple(g.key): g.measures for g in summary.groups}
+    billables = await load_billables(session, site_ids=list(sites)) if sites else {}
+    items: dict[tuple[uuid.UUID, billing.ServicePeriod], list[Item]] = {}
     for period in periods:
         open_ = {i: b for i, b in billables.items() if billable(b.site, b.contract, period)}
-        previews = await compute_previews(session, open_, period)
-        for site_id, preview in previews.items():
-            site = sites[site_id]
-            territory = site["territories"].get(period.start)
-            if f.territories and (territory is None or territory.code not in f.territories):
-                continue
+        for site_id, preview in (await compute_previews(session, open_, period)).items():
+            figures = items.setdefault((site_id, period), [])
             for invoice in preview.invoices:
-                items: list[tuple[str | None, str | None, Decimal]] = [
+                figures += [
                     (
                         line.building_block.name if line.building_block is not None else None,
                         line.code,
@@ -295,20 +333,51 @@ async def _add_previews(session: Any, summary: Summary) -> None:
                 ]
                 rounding = invoice.amount - sum((line.amount for line in invoice.lines), ZERO)
                 if rounding and not (f.building_blocks or f.line_codes):
-                    items.append((None, None, rounding))  # §2.10e, as for stored invoices
-                for block, code, amount in items:
-                    if f.building_blocks and block not in f.building_blocks:
-                        continue
-                    if f.line_codes and code not in f.line_codes:
-                        continue
-                    key = _preview_key(request, site, territory, period, block, code)
-                    summary.total.previewed = (summary.total.previewed or ZERO) + amount
-                    found = index.get(_key_tuple(key))
-                    if found is None:  # a group only previews have
-                        found = index[_key_tuple(key)] = Measures(previewed=ZERO)
-                        summary.groups.append(SummaryGroup(key, found))
-                    found.previewed = (found.previewed or ZERO) + amount
-    summary.groups.sort(key=lambda g: _sort_key(request, g.key))
+                    figures.append((None, None, rounding))  # §2.10e, as for stored invoices
+    _add_items(summary, sites, items, "previewed")
+
+
+# the forecast's building-block figures (resolvers.forecast.ForecastFigures) and the blocks they stand for
+_FORECAST_BLOCKS = (
+    ("fixed_fee", "FIXED_FEE"),
+    ("per_occupied_room", "PER_OCCUPIED_ROOM"),
+    ("per_labor_hour", "PER_LABOR_HOUR"),
+    ("revenue_share", "REVENUE_SHARE"),
+    ("billable_accounts", "BILLABLE_ACCOUNTS"),
+)
+
+
+async def _add_forecasts(session: Any, summary: Summary) -> None:
+    """Fill `computed_forecast`: the P&L forecast computed now with the C# semantics (domain.md §2.13,
+    `resolvers.forecast`) of each site-month the filters keep, by building block (a budget fallback has no
+    block); it has no line code or status, so those filters leave it out."""
+    from resolvers.forecast import forecast_internal_revenue
+
+    request = summary.request
+    f = request.filter
+    sites = {} if (f.statuses or f.line_codes) else await _preview_sites(session, request)
+    months = len(sites) * request.periods
+    if months > MAX_FORECAST_SITE_MONTHS:
+        raise QueryTooCostly(
+            f"computedForecast computes {months} site-months; at most {MAX_FORECAST_SITE_MONTHS}: narrow the "
+            "filter or the period range"
+        )
+    figures = (
+        await forecast_internal_revenue(session, list(sites), request.first, request.last) if sites else {}
+    )
+    # each site-month's block figure to the cent (half-up, as the forecast API shows it) before summing, so
+    # the groups add up to the total exactly, as the stored measures do
+    items: dict[tuple[uuid.UUID, billing.ServicePeriod], list[Item]] = {}
+    for key, figure in figures.items():
+        if not figure.internal_is_forecast:
+            items[key] = [(None, None, round2(figure.internal_revenue))]
+            continue
+        items[key] = [
+            (block, None, round2(amount))
+            for attribute, block in _FORECAST_BLOCKS
+            if (amount := getattr(figure, attribute)) is not None
+        ]
+    _add_items(summary, sites, items, "computed_forecast")
 
 
 def _sort_key(request: SummaryRequest, key: SummaryKey) -> tuple[tuple[bool, Any], ...]:
@@ -528,6 +597,7 @@ async def territory_statistics(ctx: Context, layer: str) -> list[TerritoryStatis
 __all__ = [
     "AGE_BANDS",
     "LINE_DIMENSIONS",
+    "MAX_FORECAST_SITE_MONTHS",
     "MAX_PERIODS",
     "MAX_PREVIEW_SITE_MONTHS",
     "PENDING_STATUSES",

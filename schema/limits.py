@@ -80,6 +80,8 @@ ASSUMED_LIST_SIZES: Mapping[tuple[str, str], int] = {
 FIELD_WEIGHTS: Mapping[tuple[str, str], int] = {
     ("Site", "billingPreview"): 25,
     ("SiteBillingPreview", "preview"): 25,
+    # a site's forecast runs the P&L engine for 12 months (issue 11 §4)
+    ("Query", "forecast"): 12 * 25,
 }
 PAGE_ARGUMENT = "first"
 

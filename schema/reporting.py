@@ -153,6 +153,13 @@ class BillingSummaryGroup:
         f"filters keep, now (at most {service.MAX_PREVIEW_SITE_MONTHS} site-months, else QUERY_TOO_COSTLY)."
     )
 
+    computed_forecast: Decimal | None = strawberry.field(
+        description="Computed on demand: the P&L forecast of internal revenue with the C# semantics (domain.md "
+        "§2.13, as `forecast(siteNumber, year)`) of every site-month the filters keep, by building block (a "
+        "budget fallback under a null block), now; no line code or status: those filters leave it out (at most "
+        f"{service.MAX_FORECAST_SITE_MONTHS} site-months, else QUERY_TOO_COSTLY)."
+    )
+
     @classmethod
     def of(
         cls,
@@ -202,6 +209,7 @@ class BillingSummaryGroup:
             site_count=m.site_count,
             statement_count=m.statement_count,
             previewed_amount=m.previewed,
+            computed_forecast=m.computed_forecast,
         )
 
 
@@ -413,7 +421,9 @@ async def billing_summary(
 ) -> BillingSummary:
     measures = frozenset(m for name, needs in MEASURES_OF_FIELDS.items() if mentions(name) for m in needs)
     request = request_of(group_by, from_period, to_period, territory_layer, filter, measures=measures)
-    summary = await service.billing_summary(context, request, previews=mentions("previewedAmount"))
+    summary = await service.billing_summary(
+        context, request, previews=mentions("previewedAmount"), forecasts=mentions("computedForecast")
+    )
     shown = {
         "by_status": mentions("pendingByStatus"),
         "deviation": mentions("deviationAmount") or mentions("deviationPercentage"),

@@ -631,3 +631,49 @@ async def test_the_summary_exports_as_the_query_answers(gql: GraphQLClient, db: 
     assert (bad.status_code, bad.json()["code"], bad.json()["argument"]) == (400, "BAD_USER_INPUT", "groupBy")
     assert (no_layer.status_code, no_layer.json()["argument"]) == (400, "territoryLayer")
     assert anonymous.status_code == 401
+
+
+async def test_the_computed_forecast_is_the_forecast_apis_grouped_by_territory(
+    gql: GraphQLClient, db: Database
+) -> None:
+    """`computedForecast` (issue 11 §4) sums what `forecast(siteNumber, year)` computes, per territory and block."""
+    from importer.forecast_inputs import generate_forecast_inputs
+
+    sites = ("0349", "0338", "0212", "0918")
+    async with db.transaction() as session:
+        await generate_forecast_inputs(session, 2025, site_numbers=list(sites))
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    by_block: dict[str | None, Decimal] = defaultdict(Decimal)
+    for site in sites:
+        data = await gql.data(
+            """query ($s: String!) { forecast(siteNumber: $s, year: 2025) { months { servicePeriod internalRevenue
+                 internalIsForecast byBuildingBlock { buildingBlock amount } } }
+               site(siteNumber: $s) { territory(layer: "districts") { territory { code } } } }""",
+            s=site,
+        )
+        district = data["site"]["territory"]["territory"]["code"]
+        for month in data["forecast"]["months"]:
+            if month["servicePeriod"] in PERIODS:
+                expected[district] += Decimal(month["internalRevenue"])
+                for part in month["byBuildingBlock"] if month["internalIsForecast"] else []:
+                    by_block[part["buildingBlock"]] += Decimal(part["amount"])
+    summary = await gql.data(
+        """query ($sites: [String!]) { byTerritory: billingSummary(groupBy: [TERRITORY], fromPeriod: "2025-03",
+                 toPeriod: "2025-04", territoryLayer: "districts", filter: {siteNumbers: $sites}) {
+                 groups { key { territory { code } } computedForecast } total { computedForecast } }
+               byBlock: billingSummary(groupBy: [BUILDING_BLOCK], fromPeriod: "2025-03", toPeriod: "2025-04",
+                 filter: {siteNumbers: $sites}) { groups { key { buildingBlock } computedForecast } } }""",
+        sites=list(sites),
+    )
+    got = {
+        g["key"]["territory"]["code"]: Decimal(g["computedForecast"])
+        for g in summary["byTerritory"]["groups"]
+    }
+    # the API shows each month rounded to cents, the summary rounds each group's sum: a cent per month at most
+    assert got.keys() == expected.keys()
+    for district, amount in expected.items():
+        assert abs(got[district] - amount) <= Decimal("0.01") * 2 * len(sites), (district, got, expected)
+    assert sum(got.values()) == Decimal(summary["byTerritory"]["total"]["computedForecast"]) > 0
+    blocks = {g["key"]["buildingBlock"]: Decimal(g["computedForecast"]) for g in summary["byBlock"]["groups"]}
+    for block, amount in by_block.items():
+        assert abs(blocks[block] - amount) <= Decimal("0.01") * 2 * len(sites), (block, blocks, by_block)
