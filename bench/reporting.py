@@ -180,7 +180,9 @@ async def ensure_data(url: str) -> int:
     try:
         async with database.transaction() as session:
             count = (
-                await session.execute(text("SELECT count(*) FROM statement_version WHERE created_by = :l"), {"l": LABEL})
+                await session.execute(
+                    text("SELECT count(*) FROM statement_version WHERE created_by = :l"), {"l": LABEL}
+                )
             ).scalar_one()
             if not count:
                 print("writing a SYNTHETIC year of statements for every site …", file=sys.stderr)
@@ -200,10 +202,13 @@ def summary_of(samples: list[float]) -> dict[str, float]:
 async def run(repeat: int, database: str) -> dict[str, Any]:
     url = database_url(database)
     lines = await ensure_data(url)
-    engine = create_async_engine(url, pool_size=4)
+    # the server's connection settings (db.database.Database.from_url: jit off), for the API and the references
+    engine = create_async_engine(url, pool_size=4, connect_args={"server_settings": {"jit": "off"}})
     owner = Database(engine)
     async with owner.transaction() as session:
-        await upsert_user(session, subject=BENCH_USER, grants=Grants(roles=("billingManager",)), granted_by="bench")
+        await upsert_user(
+            session, subject=BENCH_USER, grants=Grants(roles=("billingManager",)), granted_by="bench"
+        )
     settings = Settings(DATABASE_URL=url)
     db = Database(engine, assume_role=settings.app_role)
     schema = build_schema()
@@ -242,7 +247,11 @@ async def run(repeat: int, database: str) -> dict[str, Any]:
         tracemalloc.stop()
 
         request_ = reporting.summary_request(
-            group_by=[reporting.Dimension.SERVICE_PERIOD, reporting.Dimension.TERRITORY, reporting.Dimension.BUILDING_BLOCK],
+            group_by=[
+                reporting.Dimension.SERVICE_PERIOD,
+                reporting.Dimension.TERRITORY,
+                reporting.Dimension.BUILDING_BLOCK,
+            ],
             from_period="2025-01",
             to_period="2025-12",
             layer="districts",
@@ -289,17 +298,81 @@ async def run(repeat: int, database: str) -> dict[str, Any]:
     return results
 
 
-async def measure_export(engine: Any, settings: Settings, *, repeat: int) -> dict[str, Any] | None:
-    """The statements register of the year through `/exports/statements.csv` (None without the export module)."""
+async def measure_export(engine: Any, settings: Settings, *, repeat: int) -> dict[str, Any]:
+    """The statements register of the year through `/exports/statements.csv` (streamed, as a billing manager
+    with row scopes), beside `COPY (the same SELECT) TO STDOUT` on a raw connection as the owner."""
+    import datetime as dt
+
+    import asyncpg
+    import httpx
+    from sqlalchemy.dialects import postgresql
+
+    from db.repositories import exports as export_repo
+    from server.app import create_app
+    from server.exports import statement_filter
+    from server.tokens import issue
+
+    url = engine.url.render_as_string(hide_password=False).replace("+asyncpg", "")
+    secret = "bench-reporting-" + "x" * 40
+    app_settings = Settings(DATABASE_URL=url, TOWNE_JWT_SECRET=secret)
+    db = Database(engine, assume_role=settings.app_role)
+    app = create_app(app_settings, db=db)
+    headers = {"authorization": "Bearer " + issue(app_settings, BENCH_USER, ttl=dt.timedelta(hours=1))}
+    params = {"from": "2025-01", "to": "2025-12"}
+
+    async def export() -> tuple[int, int]:
+        size = lines = 0
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
+            async with http.stream(
+                "GET", "/exports/statements.csv", params=params, headers=headers
+            ) as response:
+                assert response.status_code == 200, await response.aread()
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    lines += chunk.count(b"\n")
+        return size, lines - 1
+
+    times: list[float] = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        size, rows = await export()
+        times.append(time.perf_counter() - started)
+    tracemalloc.start()
+    await export()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+
+    door = db.request()
+    caller = await bind_caller(door, BENCH_USER)
+    assert caller is not None
+    context = Context(db=door, settings=settings, caller=caller)
+    query, periods, _ = await statement_filter(params, context)
+    await door.close()
+    statement = export_repo.statement_register(query, periods, dt.date.today())
+    sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    copies: list[float] = []
+    connection = await asyncpg.connect(url)
     try:
-        from server import exports  # noqa: F401
-    except ImportError:
-        return None
-    return None
+        for _ in range(repeat):
+            received = 0
+
+            async def sink(chunk: bytes) -> None:
+                nonlocal received
+                received += len(chunk)
+
+            started = time.perf_counter()
+            await connection.copy_from_query(sql, output=sink, format="csv", header=True)
+            copies.append(time.perf_counter() - started)
+    finally:
+        await connection.close()
+    return {"rows": rows, "bytes": size, "export_s": min(times), "copy_s": min(copies), "peak_mib": peak,
+            "copy_bytes": received}  # fmt: skip
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--database", default="towne_bench_reporting", help="scratch database name")
     args = parser.parse_args()
@@ -309,8 +382,12 @@ def main() -> None:
         f"billingSummary: 12 periods × districts as of each period × building block, {r['groups']} groups over "
         f"{r['lines']} invoice lines (best / median of {args.repeat}):"
     )
-    print(f"  reference  plain SQL as the owner (no RLS)      {ro['best'] * 1000:7.1f} / {ro['median'] * 1000:7.1f} ms")
-    print(f"  reference  plain SQL as towne_app, caller bound {ra['best'] * 1000:7.1f} / {ra['median'] * 1000:7.1f} ms")
+    print(
+        f"  reference  plain SQL as the owner (no RLS)      {ro['best'] * 1000:7.1f} / {ro['median'] * 1000:7.1f} ms"
+    )
+    print(
+        f"  reference  plain SQL as towne_app, caller bound {ra['best'] * 1000:7.1f} / {ra['median'] * 1000:7.1f} ms"
+    )
     print(
         f"  resolver   billing_summary                     {res['best'] * 1000:7.1f} / {res['median'] * 1000:7.1f} ms"
         f"  ×{res['best'] / ra['best']:.2f} reference (app)"
@@ -323,7 +400,7 @@ def main() -> None:
     )
     print(f"  GraphQL    peak Python memory                  {r['graphql_peak_mib']:.1f} MiB")
     export = r["export"]
-    if export is not None:
+    if export:
         print(
             f"statements register export of the year, {export['rows']} rows, {export['bytes'] / 2**20:.1f} MiB CSV:"
         )
