@@ -322,14 +322,14 @@ async def measure_export(engine: Any, settings: Settings, *, repeat: int) -> dic
 
     async def export() -> tuple[int, int]:
         size = lines = 0
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
-            async with http.stream(
-                "GET", "/exports/statements.csv", params=params, headers=headers
-            ) as response:
-                assert response.status_code == 200, await response.aread()
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    lines += chunk.count(b"\n")
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http,
+            http.stream("GET", "/exports/statements.csv", params=params, headers=headers) as response,
+        ):
+            assert response.status_code == 200, await response.aread()
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                lines += chunk.count(b"\n")
         return size, lines - 1
 
     times: list[float] = []
@@ -348,8 +348,8 @@ async def measure_export(engine: Any, settings: Settings, *, repeat: int) -> dic
     context = Context(db=door, settings=settings, caller=caller)
     query, periods, _ = await statement_filter(params, context)
     await door.close()
-    statement = export_repo.statement_register(query, periods, dt.date.today())
-    sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    statement = export_repo.statement_register(query, periods, dt.datetime.now(dt.UTC).date())
+    sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))  # type: ignore[no-untyped-call]
     copies: list[float] = []
     connection = await asyncpg.connect(url)
     try:

@@ -512,7 +512,7 @@ async def test_territory_statistics_give_area_and_density(gql: GraphQLClient) ->
     assert (error["extensions"]["code"], error["extensions"]["argument"]) == ("BAD_USER_INPUT", "layer")
 
 
-BOTH_PATHS = [
+BOTH_PATHS: list[tuple[str, dict[str, Any]]] = [
     (SUMMARY, {"groupBy": ["TERRITORY", "SERVICE_PERIOD"], "from": "2025-03", "to": "2025-04", "layer": "districts"}),
     (SUMMARY, {"groupBy": ["STATEMENT_STATUS", "LINE_CODE"], "from": "2025-03", "to": "2025-04",
                "filter": {"states": ["FL", "NY"]}}),
