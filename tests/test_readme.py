@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from tests.conftest import REPO_ROOT, GraphQLClient
@@ -101,3 +102,15 @@ async def test_the_readme_amendment_brings_0239_to_a_first_invoice(gql: GraphQLC
     assert site["billingPreview"]["total"] != "0.00"
     assert site["contract"]["february"]["revenueShareThresholds"] == []
     assert site["contract"]["amendments"][0]["firstServicePeriod"] == "2025-03"
+
+
+async def test_the_readme_reporting_query_adds_up(gql: GraphQLClient) -> None:
+    (block,) = [b for b in _blocks() if "billingSummary" in b]
+    data = await gql.data(block)
+    summary = data["billingSummary"]
+    # the test data has no statements: the stored forecast alone, by region as of each period
+    assert {g["key"]["servicePeriod"] for g in summary["groups"]} <= {"2025-03", "2025-04"}
+    assert sum(Decimal(g["invoicedAmount"]) for g in summary["groups"]) == Decimal(
+        summary["total"]["invoicedAmount"]
+    )
+    assert summary["total"]["siteCount"] > 0 and data["statementAging"]["groups"] == []
