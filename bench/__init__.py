@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from db.database import Database
+    from resolvers.context import Context
+    from server.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,3 +37,21 @@ async def migrate_and_import(url: str) -> Database:
         async with database.transaction() as session:
             await import_all(session, REPO / "data")
     return database
+
+
+async def request_context(db: Database, settings: Settings, subject: str) -> Context:
+    """A request's context as the server builds it: its own door of `db` with `subject` bound."""
+    from resolvers.context import Context, bind_caller
+
+    door = db.request()
+    caller = await bind_caller(door, subject)
+    assert caller is not None, f"no active user {subject!r}"
+    return Context(db=door, settings=settings, caller=caller)
+
+
+async def end_request(context: Context) -> None:
+    """The request ends: its read transaction and connection go back (as the server does)."""
+    from db.database import RequestDatabase
+
+    assert isinstance(context.db, RequestDatabase)
+    await context.db.close()

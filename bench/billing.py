@@ -32,13 +32,13 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from bench import migrate_and_import  # noqa: E402
+from bench import end_request, migrate_and_import, request_context  # noqa: E402
 from billing import ServicePeriod, preview  # noqa: E402
-from db.database import Database, RequestDatabase  # noqa: E402
+from db.database import Database  # noqa: E402
 from db.models import CustomerSite, RevenueDaily  # noqa: E402
 from db.repositories.users import Grants, upsert_user  # noqa: E402
 from resolvers.billing import load_billables, portfolio_previews  # noqa: E402
-from resolvers.context import Context, bind_caller  # noqa: E402
+from resolvers.context import Context  # noqa: E402
 from schema import build_schema  # noqa: E402
 from server.settings import Settings, normalise_url  # noqa: E402
 
@@ -107,16 +107,7 @@ async def run(period_text: str, repeat: int, database: str = "towne_bench_billin
     settings = Settings(DATABASE_URL=url)
 
     async def request() -> Context:
-        """A request's context as the server builds it: its own door with the caller bound."""
-        door = db.request()
-        caller = await bind_caller(door, BENCH_USER)
-        assert caller is not None
-        return Context(db=door, settings=settings, caller=caller)
-
-    async def close(context: Context) -> None:
-        """The request ends: its read transaction and connection go back (as the server does)."""
-        assert isinstance(context.db, RequestDatabase)
-        await context.db.close()
+        return await request_context(db, settings, BENCH_USER)
 
     results: dict[str, Any] = {"period": period_text}
     try:
@@ -158,7 +149,7 @@ async def run(period_text: str, repeat: int, database: str = "towne_bench_billin
             started = time.perf_counter()
             context = await request()
             _, previews = await portfolio_previews(context, raw=None, period=period, limit=1000)
-            await close(context)
+            await end_request(context)
             service.append(time.perf_counter() - started)
         assert len(previews) == len(billables)
 
@@ -169,7 +160,7 @@ async def run(period_text: str, repeat: int, database: str = "towne_bench_billin
             result = await schema.execute(
                 PORTFOLIO, variable_values={"p": period_text}, context_value=context
             )
-            await close(context)
+            await end_request(context)
             graphql.append(time.perf_counter() - started)
             assert result.errors is None, result.errors
         results["portfolio_rows"] = len(result.data["billingPreviews"])  # type: ignore[index]
@@ -182,7 +173,7 @@ async def run(period_text: str, repeat: int, database: str = "towne_bench_billin
                 r = await schema.execute(
                     ONE_SITE, variable_values={"n": number, "p": period_text}, context_value=context
                 )
-                await close(context)
+                await end_request(context)
                 one.append(time.perf_counter() - started)
                 assert r.errors is None, r.errors
         results.update(

@@ -44,12 +44,12 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from bench import migrate_and_import  # noqa: E402
+from bench import end_request, migrate_and_import, request_context  # noqa: E402
 from bench.billing import database_url  # noqa: E402
-from db.database import Database, RequestDatabase  # noqa: E402
+from db.database import Database  # noqa: E402
 from db.repositories.users import Grants, upsert_user  # noqa: E402
 from resolvers import reporting  # noqa: E402
-from resolvers.context import Context, bind_caller  # noqa: E402
+from resolvers.context import Context  # noqa: E402
 from schema import build_schema  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
@@ -214,14 +214,7 @@ async def run(repeat: int, database: str) -> dict[str, Any]:
     schema = build_schema()
 
     async def request() -> Context:
-        door = db.request()
-        caller = await bind_caller(door, BENCH_USER)
-        assert caller is not None
-        return Context(db=door, settings=settings, caller=caller)
-
-    async def close(context: Context) -> None:
-        assert isinstance(context.db, RequestDatabase)
-        await context.db.close()
+        return await request_context(db, settings, BENCH_USER)
 
     results: dict[str, Any] = {"lines": lines}
     try:
@@ -230,7 +223,7 @@ async def run(repeat: int, database: str) -> dict[str, Any]:
             started = time.perf_counter()
             context = await request()
             result = await schema.execute(SUMMARY, context_value=context)
-            await close(context)
+            await end_request(context)
             graphql.append(time.perf_counter() - started)
             assert result.errors is None, result.errors
         assert result.data is not None
@@ -242,7 +235,7 @@ async def run(repeat: int, database: str) -> dict[str, Any]:
         tracemalloc.start()
         context = await request()
         await schema.execute(SUMMARY, context_value=context)
-        await close(context)
+        await end_request(context)
         results["graphql_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
 
@@ -262,7 +255,7 @@ async def run(repeat: int, database: str) -> dict[str, Any]:
             started = time.perf_counter()
             context = await request()
             await reporting.billing_summary(context, request_)
-            await close(context)
+            await end_request(context)
             resolver.append(time.perf_counter() - started)
 
         as_owner: list[float] = []
@@ -342,12 +335,9 @@ async def measure_export(engine: Any, settings: Settings, *, repeat: int) -> dic
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
 
-    door = db.request()
-    caller = await bind_caller(door, BENCH_USER)
-    assert caller is not None
-    context = Context(db=door, settings=settings, caller=caller)
+    context = await request_context(db, settings, BENCH_USER)
     query, periods, _ = await statement_filter(params, context)
-    await door.close()
+    await end_request(context)
     statement = export_repo.statement_register(query, periods, dt.datetime.now(dt.UTC).date())
     sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))  # type: ignore[no-untyped-call]
     copies: list[float] = []

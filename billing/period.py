@@ -96,6 +96,10 @@ class ServicePeriod:
         index = self.year * 12 + (self.month - 1) + months
         return ServicePeriod(index // 12, index % 12 + 1)
 
+    def through(self, last: ServicePeriod) -> list[ServicePeriod]:
+        """This period and every one after it up to ``last`` (inclusive), in order; empty if ``last`` is earlier."""
+        return [self.shift(n) for n in range((last.year - self.year) * 12 + last.month - self.month + 1)]
+
     def generation_period(self, billing_type: BillingType) -> ServicePeriod:
         """Month an on-time legacy run generates this statement in; its ``yyyyMM`` is in the number (§3.4).
 

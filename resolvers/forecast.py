@@ -187,14 +187,6 @@ async def load_forecast_sites(
     }
 
 
-def _periods(first: ServicePeriod, last: ServicePeriod) -> list[ServicePeriod]:
-    out, period = [], first
-    while period <= last:
-        out.append(period)
-        period = period.shift(1)
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class ForecastFigures:
     """Forecast internal revenue of one site and month by building block (USD, unrounded).
@@ -266,7 +258,7 @@ async def forecast_internal_revenue(
     sites = await load_forecast_sites(
         session, site_ids=site_ids, first=first_period, last=last_period, monthly_statistics=True
     )
-    keys = [(site_id, period) for site_id in sites for period in _periods(first_period, last_period)]
+    keys = [(site_id, period) for site_id in sites for period in first_period.through(last_period)]
     return await cooperatively(keys, lambda key: ForecastFigures.of(sites[key[0]].forecast(key[1])))
 
 
@@ -326,7 +318,7 @@ async def site_forecast(ctx: Context, site_number: str, year: int) -> SiteForeca
         stored = await forecast_repo.stored_forecasts(session, site_ids=[site.id], first=first, last=last)
         invoiced = await forecast_repo.invoiced_revenues(session, site_ids=[site.id], first=first, last=last)
     months = []
-    for period in _periods(first, last):
+    for period in first.through(last):
         result = loaded.forecast(period)
         sent = invoiced.get((site.id, period))
         comparison = (

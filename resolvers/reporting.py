@@ -274,7 +274,7 @@ def _add_items(
     figures have becomes a group of its own, in the SQL's order."""
     request = summary.request
     f = request.filter
-    index = {_key_tuple(g.key): g.measures for g in summary.groups}
+    index: dict[SummaryKey, Measures] = {g.key: g.measures for g in summary.groups}  # keys are frozen
     for measures in (summary.total, *index.values()):
         setattr(measures, attribute, ZERO)
     total = ZERO
@@ -290,9 +290,9 @@ def _add_items(
                 continue
             key = _preview_key(request, site, territory, period, block, code)
             total += amount
-            found = index.get(_key_tuple(key))
+            found = index.get(key)
             if found is None:
-                found = index[_key_tuple(key)] = Measures()
+                found = index[key] = Measures()
                 setattr(found, attribute, ZERO)
                 summary.groups.append(SummaryGroup(key, found))
             setattr(found, attribute, getattr(found, attribute) + amount)
@@ -309,7 +309,7 @@ async def _add_previews(session: Any, summary: Summary) -> None:
     request = summary.request
     f = request.filter
     sites = {} if f.statuses else await _preview_sites(session, request)
-    periods = _periods(request.first, request.last)
+    periods = request.first.through(request.last)
     if len(sites) * len(periods) > MAX_PREVIEW_SITE_MONTHS:
         raise QueryTooCostly(
             f"previewedAmount computes {len(sites)} sites × {len(periods)} service periods = "
@@ -394,18 +394,6 @@ def _sort_key(request: SummaryRequest, key: SummaryKey) -> tuple[tuple[bool, Any
         Dimension.STATEMENT_STATUS: key.statement_status,
     }
     return tuple((values[d] is None, values[d] or "") for d in request.group_by)
-
-
-def _periods(first: billing.ServicePeriod, last: billing.ServicePeriod) -> list[billing.ServicePeriod]:
-    out, period = [], first
-    while (period.year, period.month) <= (last.year, last.month):
-        out.append(period)
-        period = period.shift(1)
-    return out
-
-
-def _key_tuple(key: SummaryKey) -> tuple[Any, ...]:
-    return dataclasses.astuple(key)
 
 
 def _preview_key(

@@ -424,18 +424,22 @@ async def billing_summary(
     summary = await service.billing_summary(
         context, request, previews=mentions("previewedAmount"), forecasts=mentions("computedForecast")
     )
-    shown = {
-        "by_status": mentions("pendingByStatus"),
-        "deviation": mentions("deviationAmount") or mentions("deviationPercentage"),
-        "territories": {},
-    }
+    by_status = mentions("pendingByStatus")
+    deviation = mentions("deviationAmount") or mentions("deviationPercentage")
+    territories: dict[int, SummaryTerritory] = {}
+
+    def group(key: service.SummaryKey, measures: service.Measures) -> BillingSummaryGroup:
+        return BillingSummaryGroup.of(
+            key, measures, by_status=by_status, deviation=deviation, territories=territories
+        )
+
     return BillingSummary(
         from_period=str(request.first),
         to_period=str(request.last),
         territory_layer=request.layer,
         group_by=list(group_by),
-        groups=[BillingSummaryGroup.of(g.key, g.measures, **shown) for g in summary.groups],  # type: ignore[arg-type]
-        total=BillingSummaryGroup.of(service.SummaryKey(), summary.total, **shown),  # type: ignore[arg-type]
+        groups=[group(g.key, g.measures) for g in summary.groups],
+        total=group(service.SummaryKey(), summary.total),
     )
 
 

@@ -415,17 +415,27 @@ async def test_previews_are_computed_on_demand_and_grouped_alike(gql: GraphQLCli
     assert too_many["extensions"]["code"] == "QUERY_TOO_COSTLY"
 
 
-def test_dimension_pairs_are_all_valid_sql() -> None:
-    """Every pair of dimensions builds (the statement text is fixed per grouping; no argument is in it)."""
+async def test_dimension_pairs_are_all_valid_sql(db: Database) -> None:
+    """Every pair of dimensions builds a statement PostgreSQL runs (the statement text is fixed per grouping;
+    no argument is in it), with and without a filter on each of its columns."""
+    from db.repositories.reporting import summary_rows
     from resolvers import reporting
 
-    for pair in itertools.combinations(reporting.Dimension, 2):
-        request = reporting.SummaryRequest(
-            group_by=pair, first=ServicePeriod(2025, 1), last=ServicePeriod(2025, 2),
-            layer="districts",
-        )  # fmt: skip
-        sql, params = reporting.summary_sql(request)
-        assert "GROUPING SETS" in sql and ":layer" in sql and params["layer"] == "districts"
+    every = reporting.SummaryFilter(
+        territories=("orlando",), site_numbers=("0349",), states=("FL",), billing_types=("ARREARS",),
+        contract_types=("Fixed Fee",), building_blocks=("FIXED_FEE",), line_codes=("4700",), statuses=("SENT",),
+    )  # fmt: skip
+    async with db.transaction() as session:
+        for pair in itertools.combinations(reporting.Dimension, 2):
+            for filter_ in (reporting.SummaryFilter(), every):
+                request = reporting.SummaryRequest(
+                    group_by=pair, first=ServicePeriod(2025, 1), last=ServicePeriod(2025, 2),
+                    layer="districts", filter=filter_,
+                )  # fmt: skip
+                sql, params = reporting.summary_sql(request)
+                assert "GROUPING SETS" in sql and ":layer" in sql and params["layer"] == "districts"
+                columns, rows = await summary_rows(session, request)
+                assert rows and "grand" in columns, pair  # at least the grand total
 
 
 PORTFOLIO = """

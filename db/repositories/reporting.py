@@ -38,6 +38,10 @@ class Dimension(enum.Enum):
 # dimensions of an invoice line or statement version: a site-month forecast has none of them
 LINE_DIMENSIONS = frozenset({Dimension.BUILDING_BLOCK, Dimension.LINE_CODE, Dimension.STATEMENT_STATUS})
 
+# towne_period_as_of(period) of migration 0015, spelt out: the planner does not inline that function, and
+# calling it for each of a year's 29,000 facts cost 30 ms of a 100 ms summary (bench/reporting.py)
+AS_OF = "(((({period}) + interval '1 month')::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond')"
+
 # Grouping expressions over the joined facts (f), site (cs), contract (ct) and territory (t), and what each
 # becomes in the output (`g.key` the grouped value; tk/sk the territory and site joined after grouping, so
 # the sort of the facts compares ids and bytes, not names in the database's collation). Fixed text only.
@@ -108,11 +112,7 @@ class SummaryRequest:
 
     @property
     def periods(self) -> int:
-        return (self.last.year - self.first.year) * 12 + self.last.month - self.first.month + 1
-
-
-def _period_text(period: ServicePeriod) -> str:
-    return f"{period.year:04d}{period.month:02d}"
+        return len(self.first.through(self.last))
 
 
 def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
@@ -128,8 +128,8 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {
         "p_first": request.first.start,
         "p_last": request.last.start,
-        "f_first": _period_text(request.first),
-        "f_last": _period_text(request.last),
+        "f_first": request.first.yyyymm,
+        "f_last": request.last.yyyymm,
         "layer": request.layer,
     }
     parts = [
@@ -185,9 +185,8 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
     parts.append("facts AS (\n" + "\nUNION ALL\n".join(facts) + "\n)")
     parts.append("layer AS (SELECT id FROM territory_layer WHERE code = :layer)")
 
-    where: list[str] = []
-    array_params = []
-    for name, column, values in (
+    where = _any_of(
+        params,
         ("site_numbers", "cs.site_number", f.site_numbers),
         ("states", "cs.state", f.states),
         ("billing_types", "coalesce(f.billing_type, ct.billing_type)", f.billing_types),
@@ -196,11 +195,7 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
         ("line_codes", "f.code", f.line_codes),
         ("statuses", "f.status", f.statuses),
         ("territories", "t.code", f.territories),
-    ):
-        if values:
-            where.append(f"{column} = ANY(:{name})")
-            params[name] = list(values)
-            array_params.append(name)
+    )
 
     inner = [GROUP_KEYS[d] for d in request.group_by]
     grand = f"GROUPING({', '.join(inner)}) <> 0" if inner else "true"
@@ -210,10 +205,9 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
         f"{aggregate if name in request.measures else '0'} AS {name}" for name, aggregate in MEASURES.items()
     )
     territory_join = (
-        """LEFT JOIN site_territory_assignment a
+        f"""LEFT JOIN site_territory_assignment a
                   ON a.site_id = f.site_id AND a.layer_id = (SELECT id FROM layer)
-                 AND tstzrange(a.valid_from, a.valid_to)
-                     @> (((f.period + interval '1 month')::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond')
+                 AND tstzrange(a.valid_from, a.valid_to) @> {AS_OF.format(period="f.period")}
              LEFT JOIN territory t ON t.id = a.territory_id"""
         if request.layer is not None
         else ""
@@ -254,15 +248,28 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
          ORDER BY g.grand, {", ".join(f"k{i} NULLS LAST" for i in range(len(outer))) or "1"}
     """
     params["known_codes"] = list(f.territories)
-    array_params.append("known_codes")
-    return sql, {"__arrays__": array_params, **params}
+    return sql, params
+
+
+def _any_of(params: dict[str, Any], *conditions: tuple[str, str, tuple[str, ...]]) -> list[str]:
+    """`column = ANY(:name)` for each (name, column, values) with values, which go into `params` as a list."""
+    where = []
+    for name, column, values in conditions:
+        if values:
+            where.append(f"{column} = ANY(:{name})")
+            params[name] = list(values)
+    return where
+
+
+def _statement(sql: str, params: dict[str, Any]) -> Any:
+    """The text statement with every list parameter bound as `text[]` (asyncpg cannot infer `= ANY`)."""
+    arrays = [name for name, value in params.items() if isinstance(value, list)]
+    return text(sql).bindparams(*(bindparam(name, type_=ARRAY(Text)) for name in arrays))
 
 
 def summary_statement(request: SummaryRequest) -> tuple[Any, dict[str, Any]]:
     sql, params = summary_sql(request)
-    arrays = params.pop("__arrays__")
-    statement = text(sql).bindparams(*(bindparam(name, type_=ARRAY(Text)) for name in arrays))
-    return statement, params
+    return _statement(sql, params), params
 
 
 async def summary_rows(session: AsyncSession, request: SummaryRequest) -> tuple[list[str], list[Any]]:
@@ -275,21 +282,21 @@ async def summary_rows(session: AsyncSession, request: SummaryRequest) -> tuple[
 async def preview_sites(session: AsyncSession, request: SummaryRequest) -> list[Any]:
     """The sites in scope that the site-level filters keep, with their territory per service period."""
     f = request.filter
-    where = ["true"]
     params: dict[str, Any] = {
         "layer": request.layer,
         "p_first": request.first.start,
         "p_last": request.last.start,
     }
-    for name, column, values in (
-        ("site_numbers", "cs.site_number", f.site_numbers),
-        ("states", "cs.state", f.states),
-        ("billing_types", "ct.billing_type", f.billing_types),
-        ("contract_types", "ct.contract_type", f.contract_types),
-    ):
-        if values:
-            where.append(f"{column} = ANY(:{name})")
-            params[name] = list(values)
+    where = [
+        "true",
+        *_any_of(
+            params,
+            ("site_numbers", "cs.site_number", f.site_numbers),
+            ("states", "cs.state", f.states),
+            ("billing_types", "ct.billing_type", f.billing_types),
+            ("contract_types", "ct.contract_type", f.contract_types),
+        ),
+    ]
     sql = f"""
         SELECT cs.id, cs.site_number, cs.name, cs.state, ct.billing_type, ct.contract_type,
                p.period, t.id AS territory_id, t.code, t.name AS territory_name
@@ -299,16 +306,11 @@ async def preview_sites(session: AsyncSession, request: SummaryRequest) -> list[
                                 FROM generate_series(:p_first, :p_last, interval '1 month') AS d) p
           LEFT JOIN site_territory_assignment a
                  ON a.site_id = cs.id AND a.layer_id = (SELECT id FROM territory_layer WHERE code = :layer)
-                AND tstzrange(a.valid_from, a.valid_to)
-                    @> (((p.period + interval '1 month')::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond')
+                AND tstzrange(a.valid_from, a.valid_to) @> {AS_OF.format(period="p.period")}
           LEFT JOIN territory t ON t.id = a.territory_id
          WHERE {" AND ".join(where)}
     """
-    arrays = [
-        name for name in ("site_numbers", "states", "billing_types", "contract_types") if name in params
-    ]
-    statement = text(sql).bindparams(*(bindparam(n, type_=ARRAY(Text)) for n in arrays))
-    return list((await session.execute(statement, params)).mappings().all())
+    return list((await session.execute(_statement(sql, params), params)).mappings().all())
 
 
 # --- portfolio reports -------------------------------------------------------------------------------------
