@@ -368,18 +368,29 @@ def _boolean(params: Mapping[str, str], name: str) -> bool:
     return value == "true"
 
 
-def _statuses(params: Mapping[str, str]) -> list[str]:
-    if "statuses" not in params:
-        return []
-    names = [part.strip().upper() for part in params["statuses"].split(",")]
-    known = [s.name for s in StatementStatus]
-    for name in names:
-        if name not in known:
+def _list(params: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated parameter's values, trimmed (empty values refused)."""
+    if name not in params:
+        return ()
+    values = tuple(part.strip() for part in params[name].split(","))
+    if not all(values):
+        raise BadUserInput(f"{name} has an empty value; give comma-separated values", argument=name)
+    return values
+
+
+def _names(params: Mapping[str, str], name: str, known: Sequence[str]) -> tuple[str, ...]:
+    values = tuple(v.upper() for v in _list(params, name))
+    for value in values:
+        if value not in known:
             raise BadUserInput(
-                f"statuses lists {name[:40]!r}; give comma-separated statuses of {', '.join(known)}",
-                argument="statuses",
+                f"{name} lists {value[:40]!r}; give comma-separated values of {', '.join(known)}",
+                argument=name,
             )
-    return list(dict.fromkeys(names))
+    return values
+
+
+def _statuses(params: Mapping[str, str]) -> list[str]:
+    return list(dict.fromkeys(_names(params, "statuses", [s.name for s in StatementStatus])))
 
 
 STATEMENT_PARAMETERS = frozenset(
@@ -679,27 +690,6 @@ SUMMARY_MEASURE_COLUMNS = (
     Column("site_count", "Sites", Kind.INT),
     Column("statement_count", "Statements", Kind.INT),
 )
-
-
-def _list(params: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """A comma-separated parameter's values, trimmed (empty values refused)."""
-    if name not in params:
-        return ()
-    values = tuple(part.strip() for part in params[name].split(","))
-    if not all(values):
-        raise BadUserInput(f"{name} has an empty value; give comma-separated values", argument=name)
-    return values
-
-
-def _names(params: Mapping[str, str], name: str, known: Sequence[str]) -> tuple[str, ...]:
-    values = tuple(v.upper() for v in _list(params, name))
-    for value in values:
-        if value not in known:
-            raise BadUserInput(
-                f"{name} lists {value[:40]!r}; give comma-separated values of {', '.join(known)}",
-                argument=name,
-            )
-    return values
 
 
 async def billing_summary_export(params: Mapping[str, str], ctx: Context) -> Export:

@@ -22,9 +22,7 @@ from sqlalchemy.orm import aliased
 from db.models import BillingStatement, CustomerSite, Invoice, InvoiceLine, StatementEvent, StatementVersion
 from db.models.statement import LINE_FLAGS
 from db.repositories.sites import SiteQuery, site_conditions
-from db.repositories.statements import StatementQuery
-from db.repositories.statements import _conditions as statement_conditions
-from db.repositories.statements import _is_current as is_current
+from db.repositories.statements import StatementQuery, is_current, statement_conditions
 
 # rows fetched per round trip of the cursor: about 1 MB of Python objects for the widest export (invoice
 # lines, 28 columns; tests/test_exports.py measures it); 500 rows doubled that for no measurable gain
@@ -52,6 +50,16 @@ def _current_statements(
     return current, conditions
 
 
+def _from_current(statement: Select[Any], current: Any, conditions: list[ColumnElement[bool]]) -> Select[Any]:
+    """`statement` over the statements with their current version `current` and site, where `conditions`."""
+    return (
+        statement.select_from(BillingStatement)
+        .join(current, and_(current.statement_id == BillingStatement.id, is_current(current)))
+        .join(CustomerSite, CustomerSite.id == BillingStatement.site_id)
+        .where(and_(True, *conditions))
+    )
+
+
 def statement_register(query: StatementQuery, periods: PeriodRange, today: dt.date) -> Select[Any]:
     """One row per statement with its current version (§3.3): service period start, site number and name,
     status, version, revision, amount (Σ invoice amounts of the version, USD), forecast data (JSON of §3.6),
@@ -71,27 +79,27 @@ def statement_register(query: StatementQuery, periods: PeriodRange, today: dt.da
         .lateral("last_move")
     )
     return (
-        select(
-            BillingStatement.service_period_start,
-            CustomerSite.site_number,
-            CustomerSite.name,
-            current.status,
-            current.version,
-            current.revision,
-            amount.label("amount"),
-            current.forecast_data,
-            current.created_by,
-            current.created_at,
-            last_move.c.actor,
-            last_move.c.at,
-            current.sent_at,
-            BillingStatement.id,
+        _from_current(
+            select(
+                BillingStatement.service_period_start,
+                CustomerSite.site_number,
+                CustomerSite.name,
+                current.status,
+                current.version,
+                current.revision,
+                amount.label("amount"),
+                current.forecast_data,
+                current.created_by,
+                current.created_at,
+                last_move.c.actor,
+                last_move.c.at,
+                current.sent_at,
+                BillingStatement.id,
+            ),
+            current,
+            conditions,
         )
-        .select_from(BillingStatement)
-        .join(current, and_(current.statement_id == BillingStatement.id, is_current(current)))
-        .join(CustomerSite, CustomerSite.id == BillingStatement.site_id)
         .outerjoin(last_move, true())
-        .where(and_(True, *conditions))
         .order_by(BillingStatement.service_period_start, CustomerSite.site_number)
     )
 
@@ -103,29 +111,29 @@ def invoice_lines(query: StatementQuery, periods: PeriodRange, today: dt.date) -
     current, conditions = _current_statements(query, periods, today)
     line = InvoiceLine
     return (
-        select(
-            BillingStatement.service_period_start,
-            CustomerSite.site_number,
-            current.status,
-            current.version,
-            current.revision,
-            Invoice.invoice_number,
-            Invoice.invoice_date,
-            Invoice.group_number,
-            line.position,
-            line.code,
-            line.title,
-            line.building_block,
-            line.amount,
-            line.adhoc_type,
-            *(getattr(line, flag) for flag in LINE_FLAGS),
+        _from_current(
+            select(
+                BillingStatement.service_period_start,
+                CustomerSite.site_number,
+                current.status,
+                current.version,
+                current.revision,
+                Invoice.invoice_number,
+                Invoice.invoice_date,
+                Invoice.group_number,
+                line.position,
+                line.code,
+                line.title,
+                line.building_block,
+                line.amount,
+                line.adhoc_type,
+                *(getattr(line, flag) for flag in LINE_FLAGS),
+            ),
+            current,
+            conditions,
         )
-        .select_from(BillingStatement)
-        .join(current, and_(current.statement_id == BillingStatement.id, is_current(current)))
-        .join(CustomerSite, CustomerSite.id == BillingStatement.site_id)
         .join(Invoice, Invoice.statement_version_id == current.id)
         .join(line, line.invoice_id == Invoice.id)
-        .where(and_(True, *conditions))
         .order_by(
             BillingStatement.service_period_start,
             CustomerSite.site_number,
@@ -144,26 +152,26 @@ def gl_lines(query: StatementQuery, today: dt.date) -> Select[Any]:
     exactly its one-statement export."""
     current, conditions = _current_statements(query, PeriodRange(), today)
     return (
-        select(
-            CustomerSite.site_number,
-            CustomerSite.gl_string,
-            BillingStatement.service_period_start,
-            current.billing_type,
-            Invoice.id,
-            Invoice.invoice_number,
-            Invoice.invoice_date,
-            Invoice.amount,
-            Invoice.vendor_id,
-            InvoiceLine.code,
-            InvoiceLine.amount,
-            InvoiceLine.title,
+        _from_current(
+            select(
+                CustomerSite.site_number,
+                CustomerSite.gl_string,
+                BillingStatement.service_period_start,
+                current.billing_type,
+                Invoice.id,
+                Invoice.invoice_number,
+                Invoice.invoice_date,
+                Invoice.amount,
+                Invoice.vendor_id,
+                InvoiceLine.code,
+                InvoiceLine.amount,
+                InvoiceLine.title,
+            ),
+            current,
+            conditions,
         )
-        .select_from(BillingStatement)
-        .join(current, and_(current.statement_id == BillingStatement.id, is_current(current)))
-        .join(CustomerSite, CustomerSite.id == BillingStatement.site_id)
         .join(Invoice, Invoice.statement_version_id == current.id)
         .outerjoin(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
-        .where(and_(True, *conditions))
         .order_by(
             CustomerSite.site_number,
             BillingStatement.service_period_start,

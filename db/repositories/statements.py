@@ -1,7 +1,7 @@
 """Statements, versions, invoices, lines, events and generation requests: every read and write (domain.md §3).
 
 A statement has one stable id per (site, service period start); its versions are `statement_version` rows
-and the current one is the highest version number not superseded (`_is_current`). Functions never commit;
+and the current one is the highest version number not superseded (`is_current`). Functions never commit;
 the service (`resolvers.statements`) runs each unit of work in one transaction. Locks: writers that replace
 or edit a version take `SELECT … FOR UPDATE` on what they read (`lock_statement`, `lock_open_versions`,
 `lock_version`); in-flight generation is a transaction-scoped advisory lock on the contract
@@ -68,7 +68,7 @@ class StatementQuery:
     current_only: bool = False  # §3.5 "current statements": not Sent, or created this calendar month
 
 
-def _is_current(version: Any) -> ColumnElement[bool]:
+def is_current(version: Any) -> ColumnElement[bool]:
     """`version` (a `StatementVersion` alias) is its statement's current version."""
     newer = aliased(StatementVersion)
     return and_(
@@ -81,7 +81,7 @@ def _is_current(version: Any) -> ColumnElement[bool]:
     )
 
 
-def _conditions(q: StatementQuery, today: dt.date, current: Any) -> list[ColumnElement[bool]]:
+def statement_conditions(q: StatementQuery, today: dt.date, current: Any) -> list[ColumnElement[bool]]:
     s = BillingStatement
     conditions: list[ColumnElement[bool]] = []
     if q.site_number is not None:
@@ -114,9 +114,9 @@ async def find_statements(
     current = aliased(StatementVersion)
     statement = (
         select(BillingStatement, current)
-        .join(current, and_(current.statement_id == BillingStatement.id, _is_current(current)))
+        .join(current, and_(current.statement_id == BillingStatement.id, is_current(current)))
         .join(CustomerSite, CustomerSite.id == BillingStatement.site_id)
-        .where(and_(True, *_conditions(query, today, current)))
+        .where(and_(True, *statement_conditions(query, today, current)))
         .order_by(BillingStatement.service_period_start.desc(), CustomerSite.site_number)
         .offset(offset)
         .limit(limit)
@@ -129,8 +129,8 @@ async def count_statements(session: AsyncSession, *, query: StatementQuery, toda
     statement = (
         select(func.count())
         .select_from(BillingStatement)
-        .join(current, and_(current.statement_id == BillingStatement.id, _is_current(current)))
-        .where(and_(True, *_conditions(query, today, current)))
+        .join(current, and_(current.statement_id == BillingStatement.id, is_current(current)))
+        .where(and_(True, *statement_conditions(query, today, current)))
     )
     return int((await session.execute(statement)).scalar_one())
 
@@ -142,7 +142,7 @@ async def statements_by_id(
     current = aliased(StatementVersion)
     rows = await session.execute(
         select(BillingStatement, current)
-        .join(current, and_(current.statement_id == BillingStatement.id, _is_current(current)))
+        .join(current, and_(current.statement_id == BillingStatement.id, is_current(current)))
         .where(BillingStatement.id.in_(statement_ids))
     )
     return {s.id: StatementView(s, v) for s, v in rows.all()}
@@ -397,7 +397,7 @@ async def lock_version(session: AsyncSession, *, version_id: uuid.UUID) -> State
 async def current_version_id(session: AsyncSession, *, statement_id: uuid.UUID) -> uuid.UUID:
     v = aliased(StatementVersion)
     return (
-        await session.execute(select(v.id).where(v.statement_id == statement_id, _is_current(v)))
+        await session.execute(select(v.id).where(v.statement_id == statement_id, is_current(v)))
     ).scalar_one()
 
 
