@@ -20,7 +20,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from cross_web import HTTPException
@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -223,6 +223,56 @@ def _pinned_to_primary(request: Request, window_s: int) -> bool:
         return False
     until_ms, now_ms = int(given), time.time() * 1000
     return now_ms < until_ms <= now_ms + (window_s + 1) * 1000
+
+
+SIGN_IN = "sign in: send `Authorization: Bearer <token>`"
+# a route's work once the caller is known: (request, its door with the caller bound, the caller) → response
+DoorHandler = Callable[[Request, RequestDatabase, Caller], Awaitable[Response]]
+
+
+def door_route(
+    database: Database,
+    settings: Settings,
+    verifier: TokenVerifier,
+    handler: DoorHandler,
+    *,
+    what: str,
+    logger: logging.Logger,
+    public: bool = False,
+    sign_in: str = SIGN_IN,
+) -> Callable[[Request], Awaitable[Response]]:
+    """A plain HTTP route (GIS, exports, the audit CSV) that reads through a request's door as `/graphql` does:
+    the replica unless read-your-writes pins the primary, the caller identified (401 `UNAUTHENTICATED` with
+    `sign_in` unless `public`), `TowneError`s and database errors as problem bodies, anything else logged
+    (as `what`) and answered `INTERNAL` with the request id. The door closes when the handler is done, or,
+    for a `StreamingResponse`, when its body has been sent (the body's own `finally`); `x-request-id` and
+    `vary: Authorization` on every answer."""
+
+    async def serve(request: Request) -> Response:
+        door = database.request(replica=not _pinned_to_primary(request, settings.read_your_writes_s))
+        request_id = request_id_of(request)
+        streaming = False
+        try:
+            caller = await caller_of(request, door, verifier)
+            if caller.is_anonymous and not public:
+                raise Unauthenticated(sign_in)
+            response = await handler(request, door, caller)
+            streaming = isinstance(response, StreamingResponse)
+        except TowneError as error:
+            response = problem_response(error, request_id=request_id)
+        except Exception as exc:
+            known = from_database(exc)
+            if known is None:
+                logger.exception("%s failed (request %s)", what, request_id)
+            response = problem_response(known or Internal(request_id), request_id=request_id)
+        finally:
+            if not streaming:
+                await door.close()
+        response.headers["x-request-id"] = request_id
+        response.headers.setdefault("vary", "Authorization")
+        return response
+
+    return serve
 
 
 def mark_own_write(response: Response, settings: Settings) -> None:

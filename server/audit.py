@@ -22,8 +22,7 @@ from db.database import Database, RequestDatabase
 from db.repositories.audit import AuditQuery
 from resolvers import audit as service
 from resolvers.context import Caller
-from resolvers.errors import Internal, TowneError, Unauthenticated, from_database
-from server.app import _pinned_to_primary, caller_of, problem_response, request_id_of
+from server.app import door_route
 from server.gis import _params, instant_of
 from server.settings import Settings
 from server.tokens import TokenVerifier
@@ -62,39 +61,18 @@ def audit_routes(database: Database, settings: Settings, verifier: TokenVerifier
 
         return chunks()
 
-    async def export(request: Request) -> Response:
-        door = database.request(replica=not _pinned_to_primary(request, settings.read_your_writes_s))
-        request_id = request_id_of(request)
-        streaming = False
-        try:
-            caller = await caller_of(request, door, verifier)
-            if caller.is_anonymous:
-                raise Unauthenticated("sign in: send `Authorization: Bearer <token>`")
-            query = query_of(request)
-            response: Response = StreamingResponse(
-                body(door, query, caller),
-                media_type="text/csv; charset=utf-8",
-                headers={
-                    "content-disposition": 'attachment; filename="audit-log.csv"',
-                    "cache-control": "private, no-store",
-                },
-            )
-            streaming = True
-        except TowneError as error:
-            response = problem_response(error, request_id=request_id)
-        except Exception as exc:
-            known = from_database(exc)
-            if known is None:
-                log.exception("audit log export failed (request %s)", request_id)
-            response = problem_response(known or Internal(request_id), request_id=request_id)
-        finally:
-            if not streaming:
-                await door.close()
-        response.headers["x-request-id"] = request_id
-        response.headers.setdefault("vary", "Authorization")
-        return response
+    async def export(request: Request, door: RequestDatabase, caller: Caller) -> Response:
+        return StreamingResponse(
+            body(door, query_of(request), caller),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "content-disposition": 'attachment; filename="audit-log.csv"',
+                "cache-control": "private, no-store",
+            },
+        )
 
-    return [Route("/audit-log.csv", export)]
+    route = door_route(database, settings, verifier, export, what="audit log export", logger=log)
+    return [Route("/audit-log.csv", route)]
 
 
 __all__ = ["PARAMETERS", "audit_routes", "query_of"]

@@ -66,9 +66,9 @@ from resolvers import reporting as reporting_service
 from resolvers import sites as site_service
 from resolvers import statements as statement_service
 from resolvers import validation
-from resolvers.context import BILLING_DETAIL, Context
-from resolvers.errors import BadUserInput, Forbidden, Internal, TowneError, Unauthenticated, from_database
-from server.app import _pinned_to_primary, caller_of, problem_response, request_id_of
+from resolvers.context import BILLING_DETAIL, Caller, Context
+from resolvers.errors import BadUserInput, Forbidden
+from server.app import door_route, request_id_of
 from server.gis import _number, _params
 from server.settings import Settings
 from server.tokens import TokenVerifier
@@ -771,49 +771,23 @@ def export_routes(
     """`/exports/{stem}.csv` and `/exports/{stem}.xlsx` of each export, for `server.app.create_app`."""
 
     def endpoint(spec: ExportSpec, fmt: Format) -> Callable[[Request], Awaitable[Response]]:
-        async def serve(request: Request) -> Response:
-            door: RequestDatabase = database.request(
-                replica=not _pinned_to_primary(request, settings.read_your_writes_s)
-            )
-            request_id = request_id_of(request)
-            handed_over = False
-            try:
-                caller = await caller_of(request, door, verifier)
-                if caller.is_anonymous:
-                    raise Unauthenticated("sign in: send `Authorization: Bearer <token>`")
-                params = _params(request, spec.parameters)
-                if spec.billing and not caller.has_any(BILLING_READERS):
-                    held = ", ".join(sorted(caller.roles)) or "no role"
-                    raise Forbidden(
-                        f"the {spec.stem} export is billing data: it needs one of the roles "
-                        f"{', '.join(sorted(BILLING_READERS))}; you have {held}"
-                    )
-                ctx = Context(db=door, settings=settings, caller=caller, request_id=request_id)
-                export = await spec.handler(params, ctx)
-                handed_over = True  # from here export_response closes the door
-                response = await export_response(
-                    export.columns,
-                    export.rows,
-                    fmt=fmt,
-                    filename=export.filename,
-                    sheet=export.sheet,
-                    finally_=door.close,
+        async def export(request: Request, door: RequestDatabase, caller: Caller) -> Response:
+            params = _params(request, spec.parameters)
+            if spec.billing and not caller.has_any(BILLING_READERS):
+                held = ", ".join(sorted(caller.roles)) or "no role"
+                raise Forbidden(
+                    f"the {spec.stem} export is billing data: it needs one of the roles "
+                    f"{', '.join(sorted(BILLING_READERS))}; you have {held}"
                 )
-            except TowneError as error:
-                response = problem_response(error, request_id=request_id)
-            except Exception as exc:
-                known = from_database(exc)
-                if known is None:
-                    log.exception("export %s failed (request %s)", spec.stem, request_id)
-                response = problem_response(known or Internal(request_id), request_id=request_id)
-            finally:
-                if not handed_over:
-                    await door.close()
-            response.headers["x-request-id"] = request_id
-            response.headers.setdefault("vary", "Authorization")
-            return response
+            ctx = Context(db=door, settings=settings, caller=caller, request_id=request_id_of(request))
+            found = await spec.handler(params, ctx)
+            # a streamed body closes the door when it ends (door_route leaves it open for it)
+            return await export_response(
+                found.columns, found.rows, fmt=fmt, filename=found.filename, sheet=found.sheet,
+                finally_=door.close,
+            )  # fmt: skip
 
-        return serve
+        return door_route(database, settings, verifier, export, what=f"export {spec.stem}", logger=log)
 
     return [
         Route(f"/exports/{spec.stem}.{fmt.value}", endpoint(spec, fmt))

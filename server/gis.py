@@ -40,8 +40,9 @@ from starlette.routing import BaseRoute, Route
 from db.database import Database, RequestDatabase
 from db.repositories import gis as repo
 from resolvers import validation
-from resolvers.errors import BadUserInput, Internal, NotFound, TowneError, Unauthenticated, from_database
-from server.app import _pinned_to_primary, caller_of, problem_response, request_id_of
+from resolvers.context import Caller
+from resolvers.errors import BadUserInput, NotFound
+from server.app import door_route
 from server.settings import Settings
 from server.tokens import TokenVerifier
 from spatial.geometry import GeometryInputError, check_bbox
@@ -243,34 +244,14 @@ def gis_routes(database: Database, settings: Settings, verifier: TokenVerifier) 
     """The routes of this module, for `server.app.create_app`."""
 
     def endpoint(handler: Handler, *, public: bool = False) -> Callable[[Request], Awaitable[Response]]:
-        async def serve(request: Request) -> Response:
-            door = database.request(replica=not _pinned_to_primary(request, settings.read_your_writes_s))
-            request_id = request_id_of(request)
-            streaming = False
-            try:
-                caller = await caller_of(request, door, verifier)
-                if caller.is_anonymous and not public:
-                    raise Unauthenticated(
-                        "sign in: send `Authorization: Bearer <token>` (in QGIS, an authentication "
-                        "configuration of type API Header)"
-                    )
-                response = await handler(request, door)
-                streaming = isinstance(response, StreamingResponse)
-            except TowneError as error:
-                response = problem_response(error, request_id=request_id)
-            except Exception as exc:
-                known = from_database(exc)
-                if known is None:
-                    log.exception("GIS request failed (request %s)", request_id)
-                response = problem_response(known or Internal(request_id), request_id=request_id)
-            finally:
-                if not streaming:
-                    await door.close()
-            response.headers["x-request-id"] = request_id
-            response.headers.setdefault("vary", "Authorization")
-            return response
+        async def handle(request: Request, door: RequestDatabase, caller: Caller) -> Response:
+            return await handler(request, door)
 
-        return serve
+        return door_route(
+            database, settings, verifier, handle, what="GIS request", logger=log, public=public,
+            sign_in="sign in: send `Authorization: Bearer <token>` (in QGIS, an authentication configuration "
+            "of type API Header)",
+        )  # fmt: skip
 
     # ---- GeoJSON exports
 
