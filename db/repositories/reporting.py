@@ -38,10 +38,6 @@ class Dimension(enum.Enum):
 # dimensions of an invoice line or statement version: a site-month forecast has none of them
 LINE_DIMENSIONS = frozenset({Dimension.BUILDING_BLOCK, Dimension.LINE_CODE, Dimension.STATEMENT_STATUS})
 
-# towne_period_as_of(period) of migration 0015, spelt out: the planner does not inline that function, and
-# calling it for each of a year's 29,000 facts cost 30 ms of a 100 ms summary (bench/reporting.py)
-AS_OF = "(((({period}) + interval '1 month')::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond')"
-
 # Grouping expressions over the joined facts (f), site (cs), contract (ct) and territory (t), and what each
 # becomes in the output (`g.key` the grouped value; tk/sk the territory and site joined after grouping, so
 # the sort of the facts compares ids and bytes, not names in the database's collation). Fixed text only.
@@ -205,9 +201,9 @@ def summary_sql(request: SummaryRequest) -> tuple[str, dict[str, Any]]:
         f"{aggregate if name in request.measures else '0'} AS {name}" for name, aggregate in MEASURES.items()
     )
     territory_join = (
-        f"""LEFT JOIN site_territory_assignment a
+        """LEFT JOIN site_territory_assignment a
                   ON a.site_id = f.site_id AND a.layer_id = (SELECT id FROM layer)
-                 AND tstzrange(a.valid_from, a.valid_to) @> {AS_OF.format(period="f.period")}
+                 AND tstzrange(a.valid_from, a.valid_to) @> towne_period_as_of(f.period)
              LEFT JOIN territory t ON t.id = a.territory_id"""
         if request.layer is not None
         else ""
@@ -306,7 +302,7 @@ async def preview_sites(session: AsyncSession, request: SummaryRequest) -> list[
                                 FROM generate_series(:p_first, :p_last, interval '1 month') AS d) p
           LEFT JOIN site_territory_assignment a
                  ON a.site_id = cs.id AND a.layer_id = (SELECT id FROM territory_layer WHERE code = :layer)
-                AND tstzrange(a.valid_from, a.valid_to) @> {AS_OF.format(period="p.period")}
+                AND tstzrange(a.valid_from, a.valid_to) @> towne_period_as_of(p.period)
           LEFT JOIN territory t ON t.id = a.territory_id
          WHERE {" AND ".join(where)}
     """

@@ -74,7 +74,9 @@ BUILDING_BLOCKS = (
 PERIOD_AS_OF = """
 CREATE FUNCTION public.towne_period_as_of(service_period_start date) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT ((service_period_start + interval '1 month')::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond'
+    -- the microsecond taken from the timestamp before it is placed in UTC: every step immutable, so the
+    -- planner inlines the function (timestamptz - interval is only stable)
+    SELECT ((service_period_start + interval '1 month')::timestamp - interval '1 microsecond') AT TIME ZONE 'UTC'
 $$
 """
 PERIOD_AS_OF_COMMENT = (
