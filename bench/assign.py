@@ -50,10 +50,10 @@ import numpy.typing as npt  # noqa: E402
 import shapely  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import Connection, make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
+from db.database import empty_database  # noqa: E402
 from db.repositories.assignments import CLUSTER_SITES_SQL  # noqa: E402
 from importer.territories import LAYERS, read_layer  # noqa: E402
 from server.settings import normalise_url  # noqa: E402
@@ -138,9 +138,7 @@ async def rebuild_schema(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS reporting CASCADE"))  # migration 0015
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
+            await empty_database(conn)
             await conn.run_sync(_upgrade_head)
     finally:
         await engine.dispose()

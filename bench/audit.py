@@ -32,7 +32,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # noqa: E402
 
 from bench.billing import SNAPSHOT_SITES, database_url, ensure_data  # noqa: E402
-from db.database import Database  # noqa: E402
+from db.database import Database, empty_database  # noqa: E402
 
 BENCH_USER = "bench-audit-manager"
 
@@ -162,9 +162,7 @@ async def main() -> None:
     # an empty database at head for the import runs (the generation runs import and commit afterwards)
     engine = create_async_engine(url)
     async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA IF EXISTS reporting CASCADE"))  # migration 0015
-        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
+        await empty_database(conn)
     await engine.dispose()
     from alembic import command
     from alembic.config import Config

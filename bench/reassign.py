@@ -66,12 +66,12 @@ import asyncpg  # noqa: E402
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from bench import migrate_and_import  # noqa: E402
 from bench.assign import asyncpg_dsn, environment, shapely_assign  # noqa: E402
+from db.database import empty_database  # noqa: E402
 from server.settings import normalise_url  # noqa: E402
 
 DATABASE = "towne_bench_reassign"
@@ -139,9 +139,7 @@ async def rebuild(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS reporting CASCADE"))  # migration 0015
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
+            await empty_database(conn)
     finally:
         await engine.dispose()
     database = await migrate_and_import(url)

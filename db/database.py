@@ -46,6 +46,17 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# the schemas the migrations create, besides `public` (0015: the BI views)
+MIGRATED_SCHEMAS = ("reporting",)
+
+
+async def empty_database(conn: AsyncConnection) -> None:
+    """Drop every schema the migrations create and `public` with them, and create `public` again: a database
+    ready to migrate from nothing (tests and benches on their scratch databases; never the owner's data)."""
+    for schema in (*MIGRATED_SCHEMAS, "public"):
+        await conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    await conn.execute(text("CREATE SCHEMA public"))
+
 
 class Door(Protocol):
     """What a request reads and writes through: `Database` or `RequestDatabase`."""

@@ -370,6 +370,17 @@ async def copy_rows(session: AsyncSession, table: str, rows: Iterable[tuple[Any,
     undoes it and the rows go through a temporary table and `INSERT … ON CONFLICT DO NOTHING` instead.
     """
     _, columns, key = TABLES[table]
+    return await copy_records(session, table, columns, key, rows)
+
+
+async def copy_records(
+    session: AsyncSession,
+    table: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+) -> int:
+    """`copy_rows` for any table: `rows` are tuples in `columns` order, `key` the columns of its unique key."""
     records = list(rows)
     if not records:
         return 0

@@ -25,69 +25,40 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-import asyncpg
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Contract
 from db.models import forecast as models
-from importer.facts import CENT, SiteProfile, _rng, site_profiles
+from importer.facts import CENT, SiteProfile, _money, _rng, copy_records, site_profiles
 
 __all__ = ["ForecastInputsSummary", "generate_forecast_inputs", "generate_site_year", "write_rows"]
 
 DEMO_YEAR = 2025
 PASS_PRICE = Decimal("120.00")
 RATE_SCALE = Decimal("0.0001")
-# what the generator writes: table → (columns in tuple order, primary key)
-COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "site_statistic_day": (
-        ("site_id", "date", "statistic_type", *models.STATISTIC_COUNTS, "synthetic"),
-        ("site_id", "date", "statistic_type"),
-    ),
-    "parking_rate": (
-        ("site_id", "year", "month", "category", "rate", "synthetic"),
-        ("site_id", "year", "month", "category"),
-    ),
-    "forecast_payroll_hours": (
-        ("site_id", "period", "job_code", "regular_hours", "synthetic"),
-        ("site_id", "period", "job_code"),
-    ),
-    "budget_value": (
-        ("site_id", "period", "budget_row", "value", "synthetic"),
-        ("site_id", "period", "budget_row"),
-    ),
-    "billable_expense_budget": (
-        (
-            "site_id",
-            "period",
-            "payroll_expense_budget",
-            "billable_expense_budget",
-            "other_expense_budget",
-            "synthetic",
-        ),
-        ("site_id", "period"),
-    ),
-    "other_expense_forecast": (
-        ("site_id", "period", *models.OTHER_EXPENSE_ACCOUNTS, "synthetic"),
-        ("site_id", "period"),
-    ),
-}
 MODELS: dict[str, Any] = {
-    "site_statistic_day": models.SiteStatisticDay,
-    "parking_rate": models.ParkingRate,
-    "forecast_payroll_hours": models.ForecastPayrollHours,
-    "budget_value": models.BudgetValue,
-    "billable_expense_budget": models.BillableExpenseBudget,
-    "other_expense_forecast": models.OtherExpenseForecast,
+    model.__tablename__: model
+    for model in (
+        models.SiteStatisticDay,
+        models.ParkingRate,
+        models.ForecastPayrollHours,
+        models.BudgetValue,
+        models.BillableExpenseBudget,
+        models.OtherExpenseForecast,
+    )
 }
-
-
-def _q(value: float, scale: Decimal = CENT) -> Decimal:
-    quantized = Decimal(repr(value)).quantize(scale, rounding=ROUND_HALF_UP)
-    return quantized if quantized else Decimal(0).quantize(scale)  # no negative zero
+# what the generator writes: table → (columns in tuple order: the table's, primary key)
+COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    table: (
+        tuple(c.name for c in model.__table__.columns),
+        tuple(c.name for c in model.__table__.primary_key),
+    )
+    for table, model in MODELS.items()
+}
 
 
 @dataclass
@@ -139,12 +110,12 @@ def generate_site_year(profile: SiteProfile, year: int) -> SiteYear:
                         date,
                         "FORECAST",
                         rooms,
-                        _q(cars * rng.uniform(0.02, 0.05)),
+                        _money(cars * rng.uniform(0.02, 0.05)),
                         None,
-                        _q(cars * 0.55 * rng.uniform(0.9, 1.1)),
-                        _q(cars * 0.25 * rng.uniform(0.9, 1.1)),
-                        _q(profile.spaces * 0.05) if passes else None,
-                        _q(profile.spaces * 0.05) if passes else None,
+                        _money(cars * 0.55 * rng.uniform(0.9, 1.1)),
+                        _money(cars * 0.25 * rng.uniform(0.9, 1.1)),
+                        _money(profile.spaces * 0.05) if passes else None,
+                        _money(profile.spaces * 0.05) if passes else None,
                         None,
                         None,
                         True,
@@ -162,22 +133,22 @@ def generate_site_year(profile: SiteProfile, year: int) -> SiteYear:
             for index, job_code in enumerate(profile.job_codes):
                 staff_minutes = max(240, int(profile.spaces * 12 / (index + 1)))
                 hours = staff_minutes * days / 60 * rng.uniform(0.85, 1.05)
-                rows["forecast_payroll_hours"].append((site_id, period, job_code, _q(hours), True))
+                rows["forecast_payroll_hours"].append((site_id, period, job_code, _money(hours), True))
         payroll = _monthly_payroll(profile, days, rng.uniform(0.9, 1.1))
         if "BILLABLE_ACCOUNTS" in blocks:
             rows["billable_expense_budget"].append(
-                (site_id, period, _q(payroll), _q(payroll * 0.06), _q(payroll * 0.03), True)
+                (site_id, period, _money(payroll), _money(payroll * 0.06), _money(payroll * 0.03), True)
             )
-            rows["budget_value"].append((site_id, period, "PTEB", _q(payroll * 0.27), True))
+            rows["budget_value"].append((site_id, period, "PTEB", _money(payroll * 0.27), True))
             if month >= 7:
                 weights = [rng.uniform(0.0, 0.01) for _ in models.OTHER_EXPENSE_ACCOUNTS]
                 rows["other_expense_forecast"].append(
-                    (site_id, period, *(_q(payroll * w) if w > 0.002 else None for w in weights), True)
+                    (site_id, period, *(_money(payroll * w) if w > 0.002 else None for w in weights), True)
                 )
         external = gross * rng.uniform(0.85, 1.05)
-        rows["budget_value"].append((site_id, period, "EXTERNAL_REVENUE", _q(external), True))
+        rows["budget_value"].append((site_id, period, "EXTERNAL_REVENUE", _money(external), True))
         rows["budget_value"].append(
-            (site_id, period, "INTERNAL_REVENUE", _q(max(external * 0.12, payroll * 1.3)), True)
+            (site_id, period, "INTERNAL_REVENUE", _money(max(external * 0.12, payroll * 1.3)), True)
         )
     return out
 
@@ -190,32 +161,10 @@ class ForecastInputsSummary:
 
 
 async def write_rows(session: AsyncSession, table: str, rows: Iterable[tuple[Any, ...]]) -> int:
-    """Bulk-write generated rows with `COPY`; a key a (real) row already holds is skipped. Returns rows written.
-
-    As `importer.facts.copy_rows`: straight `COPY` inside a savepoint, and on a unique violation through a
-    temporary table with `INSERT … ON CONFLICT DO NOTHING`."""
+    """Bulk-write generated rows with `COPY`; a key a (real) row already holds is skipped. Returns rows written
+    (`importer.facts.copy_records`)."""
     columns, key = COLUMNS[table]
-    records = list(rows)
-    if not records:
-        return 0
-    connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
-    assert raw is not None
-    try:
-        async with raw.transaction():
-            await raw.copy_records_to_table(table, records=records, columns=list(columns))
-        return len(records)
-    except asyncpg.UniqueViolationError:
-        pass
-    staging = f"staging_{table}"
-    await raw.execute(f"CREATE TEMP TABLE {staging} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
-    await raw.copy_records_to_table(staging, records=records, columns=list(columns))
-    listed = ", ".join(columns)
-    status = await raw.execute(
-        f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {staging} ON CONFLICT ({', '.join(key)}) DO NOTHING"
-    )
-    await raw.execute(f"DROP TABLE {staging}")
-    return int(status.split()[-1])
+    return await copy_records(session, table, columns, key, rows)
 
 
 async def generate_forecast_inputs(

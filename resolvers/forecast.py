@@ -34,12 +34,11 @@ from billing import forecast as fc
 from billing.money import ZERO
 from billing.statements import ForecastComparison, compare_with_forecast
 from db.models import Contract, CustomerSite
-from db.repositories import contracts as contract_repo
 from db.repositories import forecast as forecast_repo
 from db.repositories import sites as site_repo
 from db.repositories.contracts import ContractConfiguration
 from resolvers import validation
-from resolvers.billing import cooperatively
+from resolvers.billing import cooperatively, load_billables
 from resolvers.context import Context
 from resolvers.contract_config import edition_of, header_for, in_force
 from resolvers.errors import BadUserInput
@@ -172,19 +171,25 @@ async def load_forecast_sites(
     13 statements whatever the number of sites and months (sites + contracts, 6 configuration tables, 6 fact
     tables). Sites without a (visible) contract are left out. `monthly_statistics`: statistic days summed
     per month in SQL (same figures, `db.repositories.forecast.load_forecast_facts`)."""
-    rows = await contract_repo.sites_with_contracts(session, site_ids=site_ids)
-    configurations = await contract_repo.configurations(session, contract_ids=[c.id for _, c in rows])
+    billables = await load_billables(session, site_ids=site_ids)
     facts = await forecast_repo.load_forecast_facts(
-        session,
-        site_ids=[s.id for s, _ in rows],
-        first=first,
-        last=last,
-        monthly_statistics=monthly_statistics,
+        session, site_ids=list(billables), first=first, last=last, monthly_statistics=monthly_statistics
     )
     return {
-        site.id: ForecastSite(site, contract, configurations[contract.id], facts[site.id])
-        for site, contract in rows
+        site_id: ForecastSite(b.site, b.contract, b.configuration, facts[site_id])
+        for site_id, b in billables.items()
     }
+
+
+FORECAST_BLOCKS: tuple[tuple[str, BuildingBlock], ...] = (
+    ("fixed_fee", BuildingBlock.FIXED_FEE),
+    ("per_occupied_room", BuildingBlock.PER_OCCUPIED_ROOM),
+    ("per_labor_hour", BuildingBlock.PER_LABOR_HOUR),
+    ("revenue_share", BuildingBlock.REVENUE_SHARE),
+    ("billable_accounts", BuildingBlock.BILLABLE_ACCOUNTS),
+)
+"""The building blocks the forecast computes, in the P&L order (§2.13), by their attribute on
+`billing.forecast.SiteMonthForecast` and `ForecastFigures`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +216,12 @@ class ForecastFigures:
     expense_accounts: Decimal | None
     external_revenue: Decimal
     external_is_forecast: bool
+
+    def by_block(self) -> list[tuple[BuildingBlock, Decimal]]:
+        """(block, USD) of the blocks that produced data, in `FORECAST_BLOCKS` order."""
+        return [
+            (block, amount) for name, block in FORECAST_BLOCKS if (amount := getattr(self, name)) is not None
+        ]
 
     @classmethod
     def of(cls, result: fc.SiteMonthForecast) -> ForecastFigures:

@@ -337,16 +337,6 @@ async def _add_previews(session: Any, summary: Summary) -> None:
     _add_items(summary, sites, items, "previewed")
 
 
-# the forecast's building-block figures (resolvers.forecast.ForecastFigures) and the blocks they stand for
-_FORECAST_BLOCKS = (
-    ("fixed_fee", "FIXED_FEE"),
-    ("per_occupied_room", "PER_OCCUPIED_ROOM"),
-    ("per_labor_hour", "PER_LABOR_HOUR"),
-    ("revenue_share", "REVENUE_SHARE"),
-    ("billable_accounts", "BILLABLE_ACCOUNTS"),
-)
-
-
 async def _add_forecasts(session: Any, summary: Summary) -> None:
     """Fill `computed_forecast`: the P&L forecast computed now with the C# semantics (domain.md §2.13,
     `resolvers.forecast`) of each site-month the filters keep, by building block (a budget fallback has no
@@ -372,11 +362,7 @@ async def _add_forecasts(session: Any, summary: Summary) -> None:
         if not figure.internal_is_forecast:
             items[key] = [(None, None, round2(figure.internal_revenue))]
             continue
-        items[key] = [
-            (block, None, round2(amount))
-            for attribute, block in _FORECAST_BLOCKS
-            if (amount := getattr(figure, attribute)) is not None
-        ]
+        items[key] = [(block.name, None, round2(amount)) for block, amount in figure.by_block()]
     _add_items(summary, sites, items, "computed_forecast")
 
 

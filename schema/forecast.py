@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-import billing
 from billing import forecast as fc
 from billing.money import ZERO
 from billing.statements import compare_with_forecast
@@ -170,14 +169,10 @@ class SiteForecast:
 
 
 def _blocks(result: fc.SiteMonthForecast) -> list[ForecastBlockAmount]:
-    parts = (
-        (billing.BuildingBlock.FIXED_FEE, result.fixed_fee),
-        (billing.BuildingBlock.PER_OCCUPIED_ROOM, result.per_occupied_room),
-        (billing.BuildingBlock.PER_LABOR_HOUR, result.per_labor_hour),
-        (billing.BuildingBlock.REVENUE_SHARE, result.revenue_share),
-        (billing.BuildingBlock.BILLABLE_ACCOUNTS, result.billable_accounts),
-    )
-    return [ForecastBlockAmount(building_block=b, amount=p.total) for b, p in parts if p is not None]
+    return [
+        ForecastBlockAmount(building_block=block, amount=amount)
+        for block, amount in forecast_resolvers.ForecastFigures.of(result).by_block()
+    ]
 
 
 def _accounts(result: fc.SiteMonthForecast) -> ForecastBillableAccounts | None:

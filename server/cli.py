@@ -165,8 +165,8 @@ async def _facts_generate(url: str, first: str, last: str, sites: list[str] | No
 DEMO_MONTHS = ("2025-01", "2025-06")
 
 
-async def _facts_if_empty(url: str) -> None:
-    """`make run` on an empty database: SYNTHETIC operating facts for the demo months."""
+async def _has_rows(url: str, table: str) -> bool:
+    """Whether `table` (a fixed name of ours) holds any row."""
     from sqlalchemy import text
 
     from db.database import Database
@@ -174,12 +174,14 @@ async def _facts_if_empty(url: str) -> None:
     database = Database.from_url(url)
     try:
         async with database.read() as session:
-            has_facts = (
-                await session.execute(text("SELECT EXISTS (SELECT 1 FROM revenue_daily)"))
-            ).scalar_one()
+            return bool((await session.execute(text(f"SELECT EXISTS (SELECT 1 FROM {table})"))).scalar_one())
     finally:
         await database.dispose()
-    if not has_facts:
+
+
+async def _facts_if_empty(url: str) -> None:
+    """`make run` on an empty database: SYNTHETIC operating facts for the demo months."""
+    if not await _has_rows(url, "revenue_daily"):
         await _facts_generate(url, *DEMO_MONTHS, None)
         await _demo_terms(url, dt.datetime.now(dt.UTC).date())
 
@@ -190,19 +192,7 @@ DEMO_FORECAST_YEAR = 2025
 async def _forecast_inputs_if_empty(url: str) -> None:
     """`make run`: SYNTHETIC forecast facts of the demo year when the database has none (also on a database
     made before migration 0016, whose operating facts exist already)."""
-    from sqlalchemy import text
-
-    from db.database import Database
-
-    database = Database.from_url(url)
-    try:
-        async with database.read() as session:
-            has_inputs = (
-                await session.execute(text("SELECT EXISTS (SELECT 1 FROM budget_value)"))
-            ).scalar_one()
-    finally:
-        await database.dispose()
-    if not has_inputs:
+    if not await _has_rows(url, "budget_value"):
         await _demo_forecast(url, DEMO_FORECAST_YEAR, None)
 
 

@@ -31,7 +31,7 @@ from hypothesis import settings as hypothesis_settings  # noqa: E402
 hypothesis_settings.register_profile("towne", deadline=None, derandomize=bool(os.environ.get("CI")))
 hypothesis_settings.load_profile("towne")
 
-from db.database import Database, RequestDatabase  # noqa: E402
+from db.database import Database, RequestDatabase, empty_database  # noqa: E402
 from db.repositories.users import Grants, upsert_user  # noqa: E402
 from importer.run import ImportSummary, import_all  # noqa: E402
 from resolvers.context import ANONYMOUS, Context, bind_caller  # noqa: E402
@@ -92,9 +92,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await _create_database_if_missing(database_url)
     engine = create_async_engine(database_url)
     async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA IF EXISTS reporting CASCADE"))  # migration 0015
-        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
+        await empty_database(conn)
         await conn.run_sync(run_migrations)
     yield engine
     await engine.dispose()

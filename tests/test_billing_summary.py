@@ -22,6 +22,7 @@ from billing import ServicePeriod
 from db.database import Database, StatementCounter
 from db.repositories.users import Grants, upsert_user
 from tests.conftest import GraphQLClient
+from tests.test_row_security import _orlando
 from tests.test_statements import SNAPSHOT_SITES
 
 PERIODS = ("2025-03", "2025-04")
@@ -330,18 +331,7 @@ async def test_scoped_callers_sum_only_their_sites(gql: GraphQLClient, db: Datab
             grants=Grants(roles=("districtManager",), territories=("districts:orlando",)),
             granted_by="t",
         )
-        orlando = set(
-            (
-                await session.execute(
-                    text(
-                        "SELECT cs.site_number FROM site_territory_assignment a "
-                        "JOIN customer_site cs ON cs.id = a.site_id JOIN territory t ON t.id = a.territory_id "
-                        "JOIN territory_layer l ON l.id = a.layer_id "
-                        "WHERE l.code = 'districts' AND t.code = 'orlando' AND a.valid_to IS NULL"
-                    )
-                )
-            ).scalars()
-        )
+    orlando = await _orlando(db)
     forecasts = await _forecasts(db)
     for subject, sites in (("summary-am", set(mine)), ("summary-dm", orlando)):
         summary = (

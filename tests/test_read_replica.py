@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from db.database import Database
+from db.database import Database, empty_database
 from db.repositories.users import Grants, upsert_user
 from importer.run import ImportSummary, import_all
 from server.app import PRIMARY_UNTIL, create_app
@@ -50,9 +50,7 @@ async def replica_url(database_url: str) -> str:
     engine = create_async_engine(rendered)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS reporting CASCADE"))  # migration 0015
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
+            await empty_database(conn)
             await conn.run_sync(run_migrations)
         database = Database(engine)
         async with database.transaction() as session:

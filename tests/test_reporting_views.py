@@ -15,9 +15,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from db.database import Database
-from db.repositories.users import Grants, upsert_user
 from server.settings import Settings
 from tests.conftest import REPO_ROOT, GraphQLClient, at_commit, context_for
+from tests.test_row_security import _grant, _orlando
 from tests.test_statements import _generate, _move
 
 REPORTING_ROLE = "towne_reporting"
@@ -33,11 +33,6 @@ SITE_VIEWS = (
     "forecast_site_month",
 )
 VIEWS = ("building_block", *SITE_VIEWS)
-
-
-async def _grant(db: Database, subject: str, **grants: tuple[str, ...]) -> None:
-    async with db.transaction() as session:
-        await upsert_user(session, subject=subject, grants=Grants(**grants), granted_by="tests")
 
 
 async def _sites_by_view(session: AsyncSession) -> dict[str, set[str]]:
@@ -61,19 +56,6 @@ async def _statements(gql: GraphQLClient, *pairs: tuple[str, str]) -> dict[tuple
         assert result["__typename"] == "StatementPayload", result
         out[(site, period)] = result["statement"]
     return out
-
-
-async def _orlando(db: Database) -> set[str]:
-    async with db.read() as session:
-        rows = await session.execute(
-            text(
-                "SELECT s.site_number FROM site_territory_assignment a"
-                " JOIN territory t ON t.id = a.territory_id JOIN territory_layer l ON l.id = t.layer_id"
-                " JOIN customer_site s ON s.id = a.site_id"
-                " WHERE l.code = 'districts' AND t.code = 'orlando' AND a.valid_to IS NULL"
-            )
-        )
-        return set(rows.scalars())
 
 
 # ---- the catalogue: comments, security_invoker, the documentation

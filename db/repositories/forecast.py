@@ -30,14 +30,7 @@ from db.models import (
 )
 from db.models import forecast as models
 
-__all__ = ["FACT_STATEMENTS", "invoiced_revenues", "load_forecast_facts", "stored_forecasts"]
-
-FACT_STATEMENTS = 6
-"""Statements `load_forecast_facts` sends (one per fact table)."""
-
-
-def _periods(first: ServicePeriod, last: ServicePeriod) -> tuple[str, str]:
-    return first.yyyymm, last.yyyymm
+__all__ = ["invoiced_revenues", "load_forecast_facts", "stored_forecasts"]
 
 
 def _period(yyyymm: str) -> ServicePeriod:
@@ -64,7 +57,7 @@ async def load_forecast_facts(
     figures of the forecast are the same (its explanation then counts one row a month), for ~3 % of the rows.
     """
     ids = list(site_ids)
-    low, high = _periods(first, last)
+    low, high = first.yyyymm, last.yyyymm
     statistics: dict[uuid.UUID, list[fc.SiteStatisticDetail]] = defaultdict(list)
     table = models.SiteStatisticDay
     if monthly_statistics:
@@ -216,7 +209,7 @@ async def stored_forecasts(
 ) -> dict[tuple[uuid.UUID, ServicePeriod], Decimal]:
     """The stored P&L forecast internal revenue (`forecast_internal_revenue`, `−Σ FD_BALANCE`, §3.6) per
     (site, period), USD; a site-month without a row is absent. One statement."""
-    low, high = _periods(first, last)
+    low, high = first.yyyymm, last.yyyymm
     rows = await session.execute(
         select(
             ForecastInternalRevenue.site_id, ForecastInternalRevenue.period, ForecastInternalRevenue.amount
