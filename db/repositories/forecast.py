@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Date, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,21 @@ from db.models import (
 from db.models import forecast as models
 
 __all__ = ["invoiced_revenues", "load_forecast_facts", "stored_forecasts"]
+
+
+async def _period_rows(
+    session: AsyncSession, model: Any, ids: Sequence[uuid.UUID], low: str, high: str, *then: str
+) -> Sequence[Any]:
+    """Every row of a per-period fact table (`site_id`, `period` YYYYMM, …) of the sites for the periods
+    `low`..`high`, by site, period, then the columns `then`: one statement."""
+    table = model.__table__
+    return (
+        await session.execute(
+            select(*table.columns)
+            .where(table.c.site_id.in_(ids), table.c.period.between(low, high))
+            .order_by(table.c.site_id, table.c.period, *(table.c[name] for name in then))
+        )
+    ).all()
 
 
 def _period(yyyymm: str) -> ServicePeriod:
@@ -120,19 +136,7 @@ async def load_forecast_facts(
         )
 
     payroll: dict[uuid.UUID, list[fc.PayrollDetail]] = defaultdict(list)
-    payroll_rows = await session.execute(
-        select(*models.ForecastPayrollHours.__table__.columns)
-        .where(
-            models.ForecastPayrollHours.site_id.in_(ids),
-            models.ForecastPayrollHours.period.between(low, high),
-        )
-        .order_by(
-            models.ForecastPayrollHours.site_id,
-            models.ForecastPayrollHours.period,
-            models.ForecastPayrollHours.job_code,
-        )
-    )
-    for hours in payroll_rows.all():
+    for hours in await _period_rows(session, models.ForecastPayrollHours, ids, low, high, "job_code"):
         payroll[hours.site_id].append(
             fc.PayrollDetail(
                 period=_period(hours.period), job_code=hours.job_code, regular_hours=hours.regular_hours
@@ -140,12 +144,7 @@ async def load_forecast_facts(
         )
 
     budget: dict[uuid.UUID, list[fc.BudgetEntry]] = defaultdict(list)
-    budget_rows = await session.execute(
-        select(*models.BudgetValue.__table__.columns)
-        .where(models.BudgetValue.site_id.in_(ids), models.BudgetValue.period.between(low, high))
-        .order_by(models.BudgetValue.site_id, models.BudgetValue.period, models.BudgetValue.budget_row)
-    )
-    for entry in budget_rows.all():
+    for entry in await _period_rows(session, models.BudgetValue, ids, low, high, "budget_row"):
         budget[entry.site_id].append(
             fc.BudgetEntry(
                 row=fc.BudgetRow[entry.budget_row], period=_period(entry.period), value=entry.value
@@ -153,15 +152,7 @@ async def load_forecast_facts(
         )
 
     expenses: dict[uuid.UUID, list[fc.BillableExpenseBudget]] = defaultdict(list)
-    expense_rows = await session.execute(
-        select(*models.BillableExpenseBudget.__table__.columns)
-        .where(
-            models.BillableExpenseBudget.site_id.in_(ids),
-            models.BillableExpenseBudget.period.between(low, high),
-        )
-        .order_by(models.BillableExpenseBudget.site_id, models.BillableExpenseBudget.period)
-    )
-    for record in expense_rows.all():
+    for record in await _period_rows(session, models.BillableExpenseBudget, ids, low, high):
         expenses[record.site_id].append(
             fc.BillableExpenseBudget(
                 period=_period(record.period),
@@ -172,15 +163,7 @@ async def load_forecast_facts(
         )
 
     others: dict[uuid.UUID, list[fc.OtherExpenseForecast]] = defaultdict(list)
-    other_rows = await session.execute(
-        select(*models.OtherExpenseForecast.__table__.columns)
-        .where(
-            models.OtherExpenseForecast.site_id.in_(ids),
-            models.OtherExpenseForecast.period.between(low, high),
-        )
-        .order_by(models.OtherExpenseForecast.site_id, models.OtherExpenseForecast.period)
-    )
-    for other in other_rows.all():
+    for other in await _period_rows(session, models.OtherExpenseForecast, ids, low, high):
         others[other.site_id].append(
             fc.OtherExpenseForecast(
                 period=_period(other.period),
