@@ -281,9 +281,7 @@ VIEWS: tuple[View, ...] = (
             AS service_period, st.service_period_start, st.service_period_end,
             v.id AS statement_version_id, v.version, v.revision, v.status, v.billing_type, v.rate_selection_date,
             v.purchase_order,
-            (SELECT coalesce(sum(i.amount), 0) FROM public.invoice i WHERE i.statement_version_id = v.id)
-                ::numeric(14,2) AS amount,
-            (SELECT count(*) FROM public.invoice i WHERE i.statement_version_id = v.id)::integer AS invoice_count,
+            invoices.amount, invoices.invoice_count,
             {_forecast("forecastedRevenue")}::numeric(14,2) AS forecasted_revenue,
             {_forecast("postedRevenue")}::numeric(14,2) AS posted_revenue,
             {_forecast("invoicedRevenue")}::numeric(14,2) AS invoiced_revenue,
@@ -296,6 +294,10 @@ VIEWS: tuple[View, ...] = (
         FROM public.billing_statement st
         JOIN public.customer_site s ON s.id = st.site_id
         JOIN public.statement_version v ON v.statement_id = st.id AND {IS_CURRENT.format(v="v")}
+        CROSS JOIN LATERAL (
+            SELECT coalesce(sum(i.amount), 0)::numeric(14,2) AS amount, count(*)::integer AS invoice_count
+            FROM public.invoice i WHERE i.statement_version_id = v.id
+        ) invoices
         LEFT JOIN LATERAL (
             SELECT x.version, x.sent_at,
                 (SELECT coalesce(sum(i.amount), 0) FROM public.invoice i WHERE i.statement_version_id = x.id)
