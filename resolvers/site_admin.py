@@ -49,6 +49,7 @@ NAME_MAX = 200
 STREET_MAX = 200
 CITY_MAX = 100
 VENDOR_ID_MAX = 64
+RECIPIENT_MAX = 200
 DISTRICT_MAX = 200
 CONTRACT_TYPE_MAX = 100
 COUNT_MAX = 1_000_000  # parking spaces or rooms: far above any operation, far below the integer column
@@ -243,10 +244,17 @@ _PATCHABLE: dict[str, tuple[str, _Validator]] = {
     "zip": ("zip", _zip),
     "glString": ("gl_string", _gl_string),
     "vendorId": ("vendor_id", lambda v, a: _optional_text(v, a, VENDOR_ID_MAX)),
+    "invoiceRecipient": ("invoice_recipient", lambda v, a: _optional_text(v, a, RECIPIENT_MAX)),
+    "billingContactEmails": (
+        "billing_contact_emails",
+        lambda v, a: validation.email_addresses(v, argument=a),
+    ),
     "startDate": ("start_date", _date),
 }
 # may not be null: a null for one of these is refused (the column is NOT NULL or the value is required)
 _REQUIRED = frozenset({"name", "street", "city", "state", "zip", "glString"})
+# arrays: null clears them to none (the column is NOT NULL DEFAULT '{}')
+_EMPTY_WHEN_CLEARED = frozenset({"billingContactEmails"})
 _ADDRESS = frozenset({"street", "city", "state", "zip"})
 
 
@@ -269,7 +277,10 @@ def validate_patch(patch: Mapping[str, Any]) -> tuple[dict[str, Any], Point | No
         if value is None and field in _REQUIRED:
             raise BadUserInput(f"{argument} must not be null (leave it out to keep it)", argument=argument)
         column, check = _PATCHABLE[field]
-        columns[column] = None if value is None else check(value, argument)
+        if value is None and field in _EMPTY_WHEN_CLEARED:
+            columns[column] = []
+        else:
+            columns[column] = None if value is None else check(value, argument)
     return columns, point
 
 

@@ -115,6 +115,15 @@ class UpdateCustomerSiteInput:
     vendor_id: str | None = strawberry.field(
         default=strawberry.UNSET, description="Great Plains vendor id." + _MANUAL
     )
+    invoice_recipient: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Who invoices are addressed to, e.g. `Accounts Payable`." + _MANUAL,
+    )
+    billing_contact_emails: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The addresses invoices are e-mailed to (1–10, each `local@domain`, no duplicates); null or "
+        "[] clears them." + _MANUAL,
+    )
     start_date: dt.date | None = strawberry.field(
         default=strawberry.UNSET, description="First day of operation."
     )
@@ -132,6 +141,8 @@ _FIELDS = {
     "location": "location",
     "gl_string": "glString",
     "vendor_id": "vendorId",
+    "invoice_recipient": "invoiceRecipient",
+    "billing_contact_emails": "billingContactEmails",
     "start_date": "startDate",
 }
 

@@ -134,6 +134,22 @@ class Site:
     def vendor_id(self, info: Ctx) -> str | None:
         return self._row.vendor_id if info.context.caller.has_any(BILLING_DETAIL) else None
 
+    @strawberry.field(
+        description="Who the site's invoices are addressed to (legacy `bs_invoicerecipient`); null unless the "
+        "caller holds billingAdmin or billingManager (§1.2, §4.4: personal)."
+    )
+    def invoice_recipient(self, info: Ctx) -> str | None:
+        return self._row.invoice_recipient if info.context.caller.has_any(BILLING_DETAIL) else None
+
+    @strawberry.field(
+        description="The addresses the site's invoices are e-mailed to (`sendStatements` channel EMAIL; legacy "
+        "`bs_billingcontactemail`); null unless the caller holds billingAdmin or billingManager (§1.2, §4.4)."
+    )
+    def billing_contact_emails(self, info: Ctx) -> list[str] | None:
+        if not info.context.caller.has_any(BILLING_DETAIL):
+            return None
+        return list(self._row.billing_contact_emails)
+
     @classmethod
     def from_row(cls, row: SiteRecord) -> Site:
         return cls(

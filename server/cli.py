@@ -196,6 +196,22 @@ async def _forecast_inputs_if_empty(url: str) -> None:
         await _demo_forecast(url, DEMO_FORECAST_YEAR, None)
 
 
+async def _contacts_if_empty(url: str) -> None:
+    """`make run`: SYNTHETIC billing contacts (`importer.contacts`) for sites without any, so the demo's
+    statements can be e-mailed (to the development mail sink)."""
+    from db.database import Database
+    from importer.contacts import give_demo_contacts
+
+    database = Database.from_url(url)
+    try:
+        async with database.transaction() as session:
+            given = await give_demo_contacts(session)
+    finally:
+        await database.dispose()
+    if given:
+        console.print(f"SYNTHETIC billing contacts given to {given} sites (ap-NNNN@example.com)")
+
+
 async def _demo_forecast(url: str, year: int, sites: list[str] | None) -> int:
     """SYNTHETIC forecast facts (`importer.forecast_inputs`) for `year`, so `forecast(siteNumber, year)` has
     statistics, rates, payroll hours and budgets to read."""
@@ -589,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_import(url, data_dir, only_if_empty=True))
         asyncio.run(_facts_if_empty(url))
         asyncio.run(_forecast_inputs_if_empty(url))
+        asyncio.run(_contacts_if_empty(url))
         console.print(f"Ready in {time.perf_counter() - started:.1f} s.")
         serve(url, args.host or settings.host, args.port or settings.port, args.workers)
     return 0

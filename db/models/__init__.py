@@ -33,6 +33,7 @@ from db.models.site import CustomerSite
 from db.models.statement import (
     BillingStatement,
     GenerationBatch,
+    GlRequestLog,
     Invoice,
     InvoiceLine,
     StatementEvent,
@@ -71,6 +72,7 @@ __all__ = [
     "ForecastInternalRevenue",
     "ForecastPayrollHours",
     "GenerationBatch",
+    "GlRequestLog",
     "Invoice",
     "InvoiceGroup",
     "InvoiceLine",

@@ -7,7 +7,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import Boolean, CheckConstraint, Date, Index, Integer, String, Text, Uuid, text, true
+from sqlalchemy import ARRAY, Boolean, CheckConstraint, Date, Index, Integer, String, Text, Uuid, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.base import Base, Timestamped
@@ -38,6 +38,14 @@ class CustomerSite(Timestamped, Base):
     parking_spaces: Mapped[int | None] = mapped_column(Integer)
     rooms: Mapped[int | None] = mapped_column(Integer)
     vendor_id: Mapped[str | None] = mapped_column(Text)
+    # personal (§1.2, §4.4): the API shows them to billing roles only (migration 0017)
+    invoice_recipient: Mapped[str | None] = mapped_column(Text, comment="who invoices are addressed to")
+    billing_contact_emails: Mapped[list[str]] = mapped_column(
+        ARRAY(Text),
+        nullable=False,
+        server_default=text("'{}'::text[]"),
+        comment="addresses invoices are e-mailed to (personal: billing roles only)",
+    )
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     close_date: Mapped[dt.date | None] = mapped_column(Date)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
@@ -53,6 +61,8 @@ class CustomerSite(Timestamped, Base):
         CheckConstraint(r"gl_string ~ '^[0-9]{2}-[0-9]{2}-[0-9]{4}-$'", name="gl_string_format"),
         CheckConstraint("parking_spaces >= 0", name="parking_spaces_non_negative"),
         CheckConstraint("rooms >= 0", name="rooms_non_negative"),
+        CheckConstraint("length(btrim(invoice_recipient)) > 0", name="invoice_recipient_not_blank"),
+        CheckConstraint("towne_valid_addresses(billing_contact_emails)", name="billing_contact_emails_valid"),
         CheckConstraint("geocode_method IN ('zip', 'zip3_prefix', 'manual')", name="geocode_method_known"),
         CheckConstraint("(location IS NULL) = (geocode_method IS NULL)", name="geocoded_with_method"),
         # on Earth, as the API requires; BETWEEN also refuses NaN (ordered above every number) and ±Infinity

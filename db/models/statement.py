@@ -13,12 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     Numeric,
@@ -208,6 +210,36 @@ class StatementEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class GlRequestLog(Base):
+    """One batch request to Great Plains and its outcome (`bs_glrequestlogs`, §3.8; migration 0017).
+    Append-only for the application role."""
+
+    __tablename__ = "gl_request_log"
+    __table_args__ = (
+        CheckConstraint("batch IN ('RECEIVABLES', 'PAYABLES')", name="batch_known"),
+        CheckConstraint("adapter IN ('outbox', 'http')", name="adapter_known"),
+        CheckConstraint("status IN ('SUCCESS', 'FAILURE')", name="status_known"),
+        {"comment": "Great Plains batch requests and their outcome (bs_glrequestlogs, domain.md §3.8)"},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    statement_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("statement_version.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    job_key: Mapped[str] = mapped_column(Text, nullable=False, comment="the send job the request belongs to")
+    batch_id: Mapped[str] = mapped_column(Text, nullable=False, comment="{yyyyMM}POWERBILL{invoice date}")
+    batch: Mapped[str] = mapped_column(Text, nullable=False, comment="RECEIVABLES or PAYABLES")
+    adapter: Mapped[str] = mapped_column(Text, nullable=False, comment="outbox or http")
+    target: Mapped[str] = mapped_column(Text, nullable=False, comment="outbox file name or endpoint host")
+    request_body: Mapped[str] = mapped_column(Text, nullable=False, comment="the batch as sent (CSV)")
+    status: Mapped[str] = mapped_column(Text, nullable=False, comment="SUCCESS or FAILURE")
+    response: Mapped[str] = mapped_column(Text, nullable=False, comment="what the adapter answered")
+    actor: Mapped[str | None] = mapped_column(Text, comment="subject of the caller the worker acted for")
+    requested_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
 

@@ -355,6 +355,8 @@ _SITE: dict[str, Builder] = {
     "updatedAt": _leaf(lambda s: _iso_utc(s.c.updated_at)),
     "geocodeMethod": _leaf(lambda s: func.upper(s.c.geocode_method)),
     "vendorId": _billing_detail(lambda s: s.c.vendor_id),
+    "invoiceRecipient": _billing_detail(lambda s: s.c.invoice_recipient),
+    "billingContactEmails": _billing_detail(lambda s: func.to_json(s.c.billing_contact_emails)),
     "location": _leaf(lambda s: cast(func.ST_AsGeoJSON(s.c.location, 15), _JSON)),
     "territories": _site_territories,
     "territory": _site_assignments(history=False),
