@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import billing
 from billing.blocks.adhoc import adhoc_invoice_line
-from billing.gl import GlInvoice, gl_entries, to_csv
+from billing.gl import GlEntry, GlInvoice, gl_entries, to_csv
 from billing.money import round2
 from billing.statements import (
     ForecastComparison,
@@ -622,7 +622,17 @@ async def gl_export_csv(ctx: Context, *, any_id: uuid.UUID) -> str:
             raise TransitionNotAllowed(
                 f"only a SENT version is exported to the GL; version {version.version} is {version.status}"
             )
-        site, statement, invoices, lines = await repo.gl_inputs(session, version_id=version.id)
+        _, _, entries = await journal_entries(session, version=version)
+    return to_csv(entries)
+
+
+async def journal_entries(
+    session: AsyncSession, *, version: StatementVersion
+) -> tuple[CustomerSite, BillingStatement, list[GlEntry]]:
+    """The site, statement and GL journal entries (§3.8) of a version, whatever its status: what the CSV
+    export of a Sent version and the Great Plains posting of a Ready To Send one (`server.great_plains`)
+    both write."""
+    site, statement, invoices, lines = await repo.gl_inputs(session, version_id=version.id)
     advanced = version.billing_type == billing.BillingType.ADVANCED.name
     gl_invoices = [
         GlInvoice(
@@ -636,11 +646,10 @@ async def gl_export_csv(ctx: Context, *, any_id: uuid.UUID) -> str:
         for invoice in invoices
     ]
     period = billing.ServicePeriod.of(statement.service_period_start)
-    return to_csv(
-        gl_entries(
-            gl_invoices, gl_string=site.gl_string, site_number=site.site_number, service_period=period.yyyymm
-        )
+    entries = gl_entries(
+        gl_invoices, gl_string=site.gl_string, site_number=site.site_number, service_period=period.yyyymm
     )
+    return site, statement, entries
 
 
 def forecast_of(version: StatementVersion) -> ForecastComparison | None:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AnyHttpUrl, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     # A statement of a request waits at most this long for a row lock (e.g. behind a generation), then the
     # request is answered BUSY; 0 waits for ever.
     lock_timeout_ms: int = Field(default=10_000, alias="TOWNE_LOCK_TIMEOUT_MS", ge=0)
+
+    # ---- Great Plains posting (server/great_plains.py, docs/operations.md "Sending"; domain.md §3.8).
+    # outbox: batch files in gp_outbox_dir for an integration job; http: POST to gp_endpoint
+    gp_adapter: Literal["outbox", "http"] = Field(default="outbox", alias="TOWNE_GP_ADAPTER")
+    gp_outbox_dir: Path = Field(default=REPO_ROOT / ".data" / "gp-outbox", alias="TOWNE_GP_OUTBOX_DIR")
+    gp_endpoint: AnyHttpUrl | None = Field(default=None, alias="TOWNE_GP_ENDPOINT")
+    gp_token: SecretStr | None = Field(default=None, alias="TOWNE_GP_TOKEN")
+    gp_timeout_s: float = Field(default=30.0, alias="TOWNE_GP_TIMEOUT_S", gt=0, le=600)
 
     # ---- identity (docs/security.md). Tokens are JWTs; the database holds what their subject may do.
     # The application's own database role (not superuser, not BYPASSRLS; migration 0008). The server
