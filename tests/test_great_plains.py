@@ -83,7 +83,7 @@ async def _log(db: Database) -> list[tuple[str, str, str, str]]:
         rows = await session.execute(
             text("SELECT batch, status, target, response FROM gl_request_log ORDER BY id")
         )
-        return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+        return [tuple(r) for r in rows.all()]
 
 
 async def test_the_outbox_batches_are_the_csv_journal_and_a_retry_writes_nothing_twice(
