@@ -12,7 +12,9 @@ here, at the boundary, with the argument they came from (`bad_input`).
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
+import json
 import socket
 import uuid
 from dataclasses import dataclass
@@ -524,6 +526,76 @@ class SiteClosed(TowneError):
         self.site_number, self.close_date, self.service_period = site_number, close_date, service_period
 
 
+# ------------------------------------------------------------ closed accounting periods (issue 12 §3)
+
+
+class PeriodClosed(TowneError):
+    """The statement's service period (the month of P_start, domain.md §3.8) is closed: nothing of its
+    statements is generated, regenerated, edited, confirmed or sent. Names the period and who closed it
+    when; a billing admin can request reopening (a second one approves)."""
+
+    code = "PERIOD_CLOSED"
+
+    def __init__(self, message: str, *, period: str, closed_by: str, closed_at: Any) -> None:
+        super().__init__(
+            message,
+            period=period,
+            closedBy=closed_by,
+            closedAt=closed_at.isoformat() if hasattr(closed_at, "isoformat") else str(closed_at),
+        )
+        self.period, self.closed_by, self.closed_at = period, closed_by, closed_at
+
+    @classmethod
+    def of(cls, *, period: str, closed_by: str, closed_at: Any) -> PeriodClosed:
+        """The refusal for a period (YYYYMM) closed by `closed_by` at `closed_at` (an aware datetime)."""
+        day = (
+            closed_at.astimezone(dt.UTC).date().isoformat() if hasattr(closed_at, "astimezone") else closed_at
+        )
+        return cls(
+            f"service period {period[:4]}-{period[4:]} is closed (closed by {closed_by} on {day}); "
+            "a billing admin can request reopening",
+            period=period,
+            closed_by=closed_by,
+            closed_at=closed_at,
+        )
+
+
+class PeriodNotEnded(TowneError):
+    """A period is closed once it has ended: this one is the current month or later."""
+
+    code = "PERIOD_NOT_ENDED"
+
+
+class PeriodAlreadyClosed(TowneError):
+    """The period is closed already (by whom, when, in the message)."""
+
+    code = "PERIOD_ALREADY_CLOSED"
+
+
+class PeriodNotClosed(TowneError):
+    """The period is open: there is nothing to reopen."""
+
+    code = "PERIOD_NOT_CLOSED"
+
+
+class ReopenAlreadyRequested(TowneError):
+    """A reopening of the period is requested already: another billing admin approves it."""
+
+    code = "REOPEN_ALREADY_REQUESTED"
+
+
+class NoReopenRequest(TowneError):
+    """No reopening of the period is requested: `requestPeriodReopen` first."""
+
+    code = "NO_REOPEN_REQUEST"
+
+
+class OwnReopenRequest(TowneError):
+    """The caller requested the reopening: another billing admin must approve it (four eyes)."""
+
+    code = "OWN_REOPEN_REQUEST"
+
+
 def all_error_classes() -> list[type[TowneError]]:
     """Every `TowneError` class, the base included (the mapping test walks this)."""
     found: list[type[TowneError]] = []
@@ -537,6 +609,7 @@ def all_error_classes() -> list[type[TowneError]]:
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
 QUERY_CANCELED = "57014"  # statement_timeout (or a cancel request)
+PERIOD_CLOSED_SQLSTATE = "TP001"  # migration 0019's triggers: a write into a closed accounting period
 # the server is going away or not yet there: admin/crash shutdown, cannot connect now; class 08: connection
 _SERVER_GONE = ("57P01", "57P02", "57P03")
 _CONNECTION_LOST = (
@@ -582,6 +655,8 @@ def from_database(error: BaseException) -> TowneError | None:
         sqlstate = getattr(cause, "sqlstate", None)
         if sqlstate == LOCK_NOT_AVAILABLE:
             return Busy("the statement is being changed by another request; retry in a moment")
+        if sqlstate == PERIOD_CLOSED_SQLSTATE:
+            return _period_closed(cause)
         if sqlstate == QUERY_CANCELED:
             return StatementTimeout(
                 "the request took too long in the database and was cancelled; ask for less"
@@ -597,6 +672,30 @@ def from_database(error: BaseException) -> TowneError | None:
             return Unavailable("the database is not reachable right now; retry in a moment")
         cause = getattr(cause, "orig", None) or cause.__cause__
     return None
+
+
+def _period_closed(cause: BaseException) -> PeriodClosed:
+    """The trigger's refusal (DETAIL: JSON with period, closedBy, closedAt) as PERIOD_CLOSED; the detail is
+    on the driver's exception, under SQLAlchemy's."""
+    found: BaseException | None = cause
+    for _ in range(4):
+        detail = getattr(found, "detail", None)
+        if isinstance(detail, str):
+            try:
+                data = json.loads(detail)
+                closed_at = dt.datetime.fromisoformat(str(data["closedAt"]))
+                return PeriodClosed.of(
+                    period=str(data["period"]), closed_by=str(data["closedBy"]), closed_at=closed_at
+                )
+            except (ValueError, KeyError, TypeError):
+                break
+        found = getattr(found, "orig", None) or (found.__cause__ if found else None)
+    return PeriodClosed(
+        "the statement's service period is closed; a billing admin can request reopening",
+        period="",
+        closed_by="",
+        closed_at="",
+    )
 
 
 def bad_input(error: Exception, argument: str) -> BadUserInput:

@@ -28,6 +28,7 @@ from db.models import (
 )
 from db.repositories import amendments as amendment_repo
 from db.repositories import contracts as contract_repo
+from db.repositories import periods as period_repo
 from db.repositories import sites as site_repo
 from db.repositories import statements as statement_repo
 from db.repositories import territories as territory_repo
@@ -72,6 +73,7 @@ class Loaders:
         self.lines_of_invoice = DataLoader(self._lines_of)
         self.events_of_version = DataLoader(self._events_of)
         self.territory_history = DataLoader(self._territory_history)
+        self.period_closed = DataLoader(self._periods_closed)
 
     def forget_territories(self) -> None:
         """Drop cached layers, territories, geometries, counts, versions and assignments after a territory
@@ -106,6 +108,7 @@ class Loaders:
             self.invoice_by_id,
             self.lines_of_invoice,
             self.events_of_version,
+            self.period_closed,
         ):
             loader.clear_all()
 
@@ -133,6 +136,12 @@ class Loaders:
                 loaded = await load_reduced_facts(session, needs=load, period=period)
                 found.update({(site_id, load[site_id], period): facts for site_id, facts in loaded.items()})
         return [found[key] for key in keys]
+
+    async def _periods_closed(self, keys: list[dt.date]) -> list[bool]:
+        """Whether each service period start is in a closed accounting period (issue 12 §3)."""
+        async with self.db.read() as session:
+            closed = await period_repo.closed_among(session, starts=keys)
+        return [key in closed for key in keys]
 
     async def _statements_by_id(self, keys: list[uuid.UUID]) -> list[StatementView | None]:
         async with self.db.read() as session:

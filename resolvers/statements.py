@@ -42,6 +42,7 @@ from billing.statements import (
     transition,
 )
 from db.models import BillingStatement, Contract, CustomerSite, Invoice, StatementVersion
+from db.repositories import periods as period_repo
 from db.repositories import sites as site_repo
 from db.repositories import statements as repo
 from db.repositories.statements import InvoiceRecord
@@ -65,6 +66,7 @@ from resolvers.errors import (
     TransitionNotAllowed,
     Unauthenticated,
 )
+from resolvers.periods import require_open
 from resolvers.sites import decode_cursor
 from resolvers.territories import require_territory
 
@@ -160,6 +162,7 @@ async def generate_statement(
     status, rows. `request` is the fingerprint stored with the key (default: this operation's arguments).
     With `require_sent` (regeneration, §3.5) the current version must be Sent, checked under the locks.
     Raises `NotFound`, `NoContract`, `SiteClosed` (a period after the close date, `billing_gates`),
+    `PeriodClosed` (the accounting period, the month of P_start, is closed: `resolvers.periods`),
     `GenerationInFlight`, `IdempotencyKeyReused`, `TransitionNotAllowed`, `NoInvoiceProduced`,
     `InvalidConfiguration` (nothing to bill: no version is kept and the request is stored FAILED, so the
     key may be retried).
@@ -207,6 +210,8 @@ async def generate_statement(
                 raise GenerationInFlight(
                     f"a statement of site {site.site_number} is being generated; retry when it has finished"
                 )
+            # before the first write, holding the period's lock shared until commit (resolvers.periods)
+            await require_open(session, service_period_start=period.start)
             statement_id, version_id = await _write_version(
                 ctx, session, site, contract, period, require_sent=require_sent
             )
@@ -423,13 +428,15 @@ async def _locked_target(
     session: AsyncSession, any_id: uuid.UUID
 ) -> tuple[BillingStatement, StatementVersion]:
     """The statement and the version an operation acts on, both locked: for a statement id its current
-    version; for a version id that version, if it is still current (`STATEMENT_REPLACED` otherwise)."""
+    version; for a version id that version, if it is still current (`STATEMENT_REPLACED` otherwise). A
+    statement of a closed accounting period is `PERIOD_CLOSED` (`resolvers.periods.require_open`)."""
     resolved = await repo.resolve_any_id(session, any_id=any_id)
     if resolved is None:
         raise _no_such_statement(any_id)
     statement_id, version_id = resolved
     statement = await repo.lock_statement_by_id(session, statement_id=statement_id)
     assert statement is not None
+    await require_open(session, service_period_start=statement.service_period_start)
     current_id = await repo.current_version_id(session, statement_id=statement.id)
     if version_id is not None and version_id != current_id:
         raise _replaced(statement.id, current_id)
@@ -459,7 +466,7 @@ async def _move(
 
 async def confirm_review(ctx: Context, *, statement_id: uuid.UUID) -> uuid.UUID:
     """AR Review → Approval Team (deviation exceeded) or Ready To Send; Approval Team → Ready To Send (§3.5).
-    Returns the statement id."""
+    Returns the statement id. Raises `NotFound`, `StatementReplaced`, `TransitionNotAllowed`, `PeriodClosed`."""
     async with ctx.db.transaction() as session:
         statement, version = await _locked_target(session, statement_id)
         exceeded = ForecastComparison.from_json(version.forecast_data).exceeded
@@ -472,7 +479,8 @@ async def confirm_review(ctx: Context, *, statement_id: uuid.UUID) -> uuid.UUID:
 
 
 async def mark_sent(ctx: Context, *, statement_id: uuid.UUID) -> uuid.UUID:
-    """Ready To Send → Sent (§3.5); Sent is final. Returns the statement id."""
+    """Ready To Send → Sent (§3.5); Sent is final. Returns the statement id. Raises `NotFound`,
+    `StatementReplaced`, `TransitionNotAllowed`, `PeriodClosed` (nothing is sent in a closed period)."""
     async with ctx.db.transaction() as session:
         statement, version = await _locked_target(session, statement_id)
         await _move(ctx, session, version, StatementStatus.SENT, "sent")
@@ -516,13 +524,17 @@ class AdhocInput:
 
 async def _editable(session: AsyncSession, invoice_id: uuid.UUID) -> tuple[Invoice, StatementVersion]:
     """The invoice and its version, both locked (version first, as every writer does) and read afresh, if
-    the version may still be edited (§3.4)."""
+    the version may still be edited (§3.4) and its accounting period is open (`PERIOD_CLOSED`)."""
     found = (await repo.invoices_by_id(session, invoice_ids=[invoice_id])).get(invoice_id)
     if found is None:
         raise NotFound(f"no invoice with id {invoice_id}", argument="invoiceId")
     version = await repo.lock_version(session, version_id=found.statement_version_id)
     invoice = await repo.lock_invoice(session, invoice_id=invoice_id)
     assert version is not None and invoice is not None
+    await require_open(
+        session,
+        service_period_start=await period_repo.service_period_of_version(session, version_id=version.id),
+    )
     if version.superseded:
         current = await repo.current_version_id(session, statement_id=version.statement_id)
         raise _replaced(version.statement_id, current)
@@ -554,7 +566,7 @@ async def _after_edit(
 async def add_adhoc_line(ctx: Context, *, invoice_id: uuid.UUID, line: AdhocInput) -> uuid.UUID:
     """Add an ad-hoc line to an unsent invoice (§3.4) with the engine's sign and flag rule
     (`billing.blocks.adhoc`). Returns the new line's id (`lineItemId`). Raises `NotFound`,
-    `StatementReplaced`, `StatementAlreadySent`."""
+    `StatementReplaced`, `StatementAlreadySent`, `PeriodClosed`."""
     async with ctx.db.transaction() as session:
         invoice, version = await _editable(session, invoice_id)
         entered = adhoc_invoice_line(

@@ -9,6 +9,7 @@
     billing.py      invoices, lines, previews, `billingPreviews`
     forecast.py     the P&L forecast, `forecast(siteNumber, year)`
     statements.py   statements, versions, `statement(s)`, `statementVersion`, `invoice`, the mutations
+    periods.py      closed accounting periods: `accountingPeriod(s)`, `closePeriod`, the two-admin reopening
     users.py        User, Role, `me`, `users`, `saveUser`, `activateUser`, `deactivateUser`
     audit.py        the audit trail: `auditLog`, `Site.auditLog`, `Contract.auditLog`; mutation names
     reporting.py    `billingSummary` (aggregates in one SQL statement) and the portfolio reports
@@ -37,6 +38,7 @@ from schema.errors import ErrorLanguage
 from schema.forecast import ForecastRoot
 from schema.guard import guard_arguments
 from schema.limits import limit_extensions
+from schema.periods import PeriodMutations, PeriodRoot
 from schema.plain import PlainReads, check_plain_roots
 from schema.reporting import ReportingRoot
 from schema.scalars import SCALARS
@@ -59,10 +61,19 @@ Query = merge_types(
         AuditRoot,
         ForecastRoot,
         ReportingRoot,
+        PeriodRoot,
     ),
 )
 Mutation = merge_types(
-    "Mutation", (StatementMutations, ContractMutations, SiteMutations, TerritoryMutations, UserMutations)
+    "Mutation",
+    (
+        StatementMutations,
+        PeriodMutations,
+        ContractMutations,
+        SiteMutations,
+        TerritoryMutations,
+        UserMutations,
+    ),
 )
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Reads: sites, territories and their history, contracts, billing previews, statements, users, the audit trail, "

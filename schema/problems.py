@@ -257,6 +257,27 @@ class SiteClosedProblem(Problem):
     service_period: str = strawberry.field(description="The refused period, YYYY-MM.")
 
 
+@strawberry.type(
+    description="The statement's service period (the month of its P_start, domain.md §3.8) is closed: "
+    "nothing of it is generated, regenerated, edited, confirmed or sent. A billing admin can request "
+    "reopening (`requestPeriodReopen`), another one approves it."
+)
+class PeriodClosedProblem(Problem):
+    period: str = strawberry.field(description="The closed accounting period, YYYYMM.")
+    closed_by: str = strawberry.field(description="Who closed it (subject).")
+    closed_at: dt.datetime = strawberry.field(description="When.")
+
+
+@strawberry.type(
+    description="An accounting period cannot be closed or reopened as asked (issue 12 §3): `code` says why: "
+    "PERIOD_NOT_ENDED (only a month that has ended is closed), PERIOD_ALREADY_CLOSED, PERIOD_NOT_CLOSED "
+    "(nothing to reopen), REOPEN_ALREADY_REQUESTED, NO_REOPEN_REQUEST (request it first), OWN_REOPEN_REQUEST "
+    "(another billing admin must approve your request)."
+)
+class PeriodProblem(Problem):
+    period: str = strawberry.field(description="The accounting period, YYYYMM.")
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
     problem: type[Problem] | None  # the payload-union member; None: only ever a GraphQL error
@@ -309,6 +330,13 @@ ERRORS: dict[str, ErrorSpec] = {
     errors.ZipNotGeocodable.code: ErrorSpec(ZipNotGeocodableProblem, 422),
     errors.SiteChanged.code: ErrorSpec(SiteChangedProblem, 409),
     errors.SiteClosed.code: ErrorSpec(SiteClosedProblem, 409),
+    errors.PeriodClosed.code: ErrorSpec(PeriodClosedProblem, 409),
+    errors.PeriodNotEnded.code: ErrorSpec(PeriodProblem, 422),
+    errors.PeriodAlreadyClosed.code: ErrorSpec(PeriodProblem, 409),
+    errors.PeriodNotClosed.code: ErrorSpec(PeriodProblem, 409),
+    errors.ReopenAlreadyRequested.code: ErrorSpec(PeriodProblem, 409),
+    errors.NoReopenRequest.code: ErrorSpec(PeriodProblem, 409),
+    errors.OwnReopenRequest.code: ErrorSpec(PeriodProblem, 409),
     errors.Busy.code: ErrorSpec(None, 503),
     errors.Unavailable.code: ErrorSpec(None, 503),
     errors.ServiceBusy.code: ErrorSpec(None, 503),
@@ -402,6 +430,10 @@ def problem(error: errors.TowneError, union: Any) -> Any:
             "close_date": error.close_date,
             "service_period": error.service_period,
         }
+    elif isinstance(error, errors.PeriodClosed):
+        extra = {"period": error.period, "closed_by": error.closed_by, "closed_at": error.closed_at}
+    elif member is PeriodProblem:
+        extra = {"period": str(error.extensions.get("period", ""))}
     elif member is InternalProblem:
         extra = {"request_id": str(error.extensions.get("requestId", ""))}
     return member(code=error.code, message=error.message, **extra)

@@ -36,6 +36,7 @@ from schema.problems import (
     NoContractProblem,
     NoInvoiceProblem,
     NotFoundProblem,
+    PeriodClosedProblem,
     SiteClosedProblem,
     StatementReplacedProblem,
     StatementSentProblem,
@@ -249,6 +250,14 @@ class Statement:
             _view=view,
         )
 
+    @strawberry.field(
+        description="Its accounting period (the month of the service period start, domain.md §3.8) is "
+        "closed: nothing of it may be generated, regenerated, edited, confirmed or sent (PERIOD_CLOSED); grey "
+        "those actions out."
+    )
+    async def period_closed(self, info: Ctx) -> bool:
+        return bool(await info.context.loaders.period_closed.load(self._view.statement.service_period_start))
+
     @strawberry.field(description="The site billed.")
     async def site(self, info: Ctx) -> Site:
         row = await info.context.loaders.site_by_id.load(self._view.statement.site_id)
@@ -418,11 +427,16 @@ GenerateResult = Annotated[
     | InvalidConfigurationProblem
     | ContractStateProblem
     | SiteClosedProblem
+    | PeriodClosedProblem
     | InternalProblem,
     strawberry.union("GenerateStatementResult", description="A generated statement, or why there is none."),
 ]
 TransitionResult = Annotated[
-    StatementPayload | NotFoundProblem | TransitionNotAllowedProblem | StatementReplacedProblem,
+    StatementPayload
+    | NotFoundProblem
+    | TransitionNotAllowedProblem
+    | StatementReplacedProblem
+    | PeriodClosedProblem,
     strawberry.union("StatementTransitionResult", description="The moved statement, or why it did not move."),
 ]
 InvoiceEditResult = Annotated[
@@ -430,7 +444,8 @@ InvoiceEditResult = Annotated[
     | NotFoundProblem
     | StatementSentProblem
     | InvalidAdhocLineProblem
-    | StatementReplacedProblem,
+    | StatementReplacedProblem
+    | PeriodClosedProblem,
     strawberry.union("InvoiceEditResult", description="The edited invoice, or why it was not edited."),
 ]
 

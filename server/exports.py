@@ -40,6 +40,7 @@ import contextlib
 import csv
 import datetime as dt
 import enum
+import hashlib
 import io
 import itertools
 import logging
@@ -50,6 +51,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
 
 import xlsxwriter
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -543,20 +545,42 @@ GL_EXPORT_COLUMNS = tuple(
 
 
 async def _gl_rows(ctx: Context, query: StatementQuery) -> AsyncIterator[Row]:
-    """The journal entries, invoice by invoice: each invoice's lines arrive together (ordered by invoice
-    group), so one invoice at a time is held."""
     async with ctx.db.read() as session:
-        stream = repo.stream_rows(session, repo.gl_lines(query, ctx.today))
-        current: list[Any] = []
-        async for row in stream:
-            if current and current[0][4] != row[4]:
-                for entry in _gl_entries_of(current):
-                    yield entry
-                current = []
-            current.append(row)
-        if current:
+        async for entry in gl_journal_rows(session, query, ctx.today):
+            yield entry
+
+
+async def gl_journal_rows(session: AsyncSession, query: StatementQuery, today: dt.date) -> AsyncIterator[Row]:
+    """The journal entries, invoice by invoice: each invoice's lines arrive together (ordered by invoice
+    group), so one invoice at a time is held. Only stored rows decide them (no clock: `today` only serves a
+    `currentOnly` filter, which the journal never sets), in the total order of `repo.gl_lines`."""
+    stream = repo.stream_rows(session, repo.gl_lines(query, today))
+    current: list[Any] = []
+    async for row in stream:
+        if current and current[0][4] != row[4]:
             for entry in _gl_entries_of(current):
                 yield entry
+            current = []
+        current.append(row)
+    if current:
+        for entry in _gl_entries_of(current):
+            yield entry
+
+
+def journal_query(service_period_start: dt.date) -> StatementQuery:
+    """What `/exports/gl-journal.csv?servicePeriod=…` selects without other parameters: the period's
+    statements whose current version is Sent."""
+    return StatementQuery(service_period_start=service_period_start, statuses=(StatementStatus.SENT.name,))
+
+
+async def gl_journal_sha256(session: AsyncSession, *, service_period_start: dt.date) -> str:
+    """SHA-256 (hex) of the bytes `/exports/gl-journal.csv?servicePeriod=…` answers for the period to a
+    caller who sees every site, read in `session` (the closing transaction: `resolvers.periods`)."""
+    digest = hashlib.sha256()
+    rows = gl_journal_rows(session, journal_query(service_period_start), service_period_start)
+    async for chunk in csv_chunks(GL_EXPORT_COLUMNS, rows):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _gl_entries_of(rows: Sequence[Any]) -> Iterator[Row]:

@@ -29,6 +29,7 @@ from db.models.forecast import (
     SiteStatisticDay,
 )
 from db.models.geography import UsState
+from db.models.period import AccountingPeriod, AccountingPeriodEvent
 from db.models.site import CustomerSite
 from db.models.statement import (
     BillingStatement,
@@ -54,6 +55,8 @@ from db.models.user import ROLES, AppUser, AppUserRole, AppUserSite, AppUserTerr
 
 __all__ = [
     "ROLES",
+    "AccountingPeriod",
+    "AccountingPeriodEvent",
     "AppUser",
     "AppUserRole",
     "AppUserSite",
