@@ -1,7 +1,7 @@
 """Closed accounting periods (issue 12 §3; domain.md §3.2, §3.8, §3.9).
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04
 
 * The accounting period of a statement is the month of its service period start, P_start (the month of the
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
