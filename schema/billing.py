@@ -164,6 +164,14 @@ class Invoice:
             _lines=None,
         )
 
+    @strawberry.field(
+        description="Path of the invoice's PDF (`/invoices/{id}.pdf`, relative to the API's origin; GET it with "
+        "the same bearer token): header, lines and total, and the contract's supporting reports with data as "
+        "appendices (§3.4, §3.7; docs/invoices.md). Null on a preview."
+    )
+    def pdf_url(self) -> str | None:
+        return f"/invoices/{self.id}.pdf" if self.id is not None else None
+
     @strawberry.field(description="The lines in invoice order (§2.11).")
     async def lines(self, info: Ctx) -> list[InvoiceLine]:
         if self._lines is not None:

@@ -635,6 +635,7 @@ def create_app(
 
     head = migrations_head()
     from server.audit import audit_routes  # these import this module's request helpers
+    from server.documents import document_routes
     from server.exports import export_routes
     from server.gis import gis_routes
 
@@ -801,6 +802,7 @@ def create_app(
             *gis_routes(database, settings, verifier),  # GeoJSON, vector tiles, OGC API – Features
             *audit_routes(database, settings, verifier),  # /audit-log.csv
             *export_routes(database, settings, verifier),  # /exports/….csv|.xlsx
+            *document_routes(database, settings, verifier),  # /invoices/{id}.pdf
             vendor_mount(),
         ],
         lifespan=lifespan,
