@@ -4,6 +4,7 @@
 #   make test       run the test suite (PYTEST_ARGS="-k foo -x" to pass arguments to pytest)
 #   make lint       ruff check, ruff format --check, mypy
 #   make bench      run the assignment benchmark
+#   make sample-invoice   render the SYNTHETIC sample invoice PDF into docs/sample-invoice.pdf (no database)
 #   make db-up      start the embedded PostgreSQL cluster (.data/postgres) and print its URL
 #   make db-stop    stop the embedded PostgreSQL cluster
 #   make backup     pg_dump -Fc of the database into FILE (default .data/backups/NAME-<UTC time>.dump)
@@ -23,7 +24,7 @@ LINT_PATHS := $(wildcard schema resolvers spatial billing migrations db server i
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv run test lint bench db-up db-stop db-url backup restore
+.PHONY: help venv run test lint bench sample-invoice db-up db-stop db-url backup restore
 
 help:
 	@echo "targets:"
@@ -31,6 +32,7 @@ help:
 	@echo "  test      run the tests (PYTEST_ARGS=... is passed to pytest)"
 	@echo "  lint      ruff check + ruff format --check + mypy"
 	@echo "  bench     run bench/assign.py"
+	@echo "  sample-invoice  render the SYNTHETIC sample invoice into docs/sample-invoice.pdf (domain.md §5 F-1)"
 	@echo "  db-up     start the embedded PostgreSQL cluster in .data/postgres and print its URL"
 	@echo "  db-stop   stop the embedded PostgreSQL cluster"
 	@echo "  db-url    print the embedded database URL"
@@ -74,6 +76,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/assign.py
+
+# the same bytes on every machine (server/invoice_pdf.py renders deterministically): commit the result
+sample-invoice: $(STAMP)
+	$(VENV)/bin/towne sample-invoice --out docs/sample-invoice.pdf
 
 # Backups (docs/operations.md): the server of DATABASE_URL, else the embedded cluster; DATABASE names another
 # database on it. `restore` refuses a non-empty target unless CLEAN=1.

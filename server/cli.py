@@ -518,6 +518,11 @@ def build_parser() -> argparse.ArgumentParser:
     schema_parser.add_argument(
         "--write", action="store_true", help="regenerate schema.graphql and list breaking changes against it"
     )
+    sample = sub.add_parser(
+        "sample-invoice",
+        help="render the SYNTHETIC sample invoice PDF (domain.md §5 F-1; no database needed)",
+    )
+    sample.add_argument("--out", type=Path, default=Path("docs/sample-invoice.pdf"), help="where to write it")
     db = sub.add_parser("db", help="embedded PostgreSQL cluster")
     db.add_argument(
         "action", choices=["up", "stop", "url"], help="up: start (installing when needed) and print the URL"
@@ -556,6 +561,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "schema":
         return _schema(write=args.write)
+
+    if args.command == "sample-invoice":
+        from server.invoice_pdf import render, sample_figures
+
+        args.out.write_bytes(render(sample_figures()))
+        console.print(f"wrote {args.out}")
+        return 0
 
     if args.command == "db":
         from server import devdb

@@ -267,4 +267,40 @@ def render(figures: InvoiceFigures) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["Appendix", "DocumentLine", "InvoiceFigures", "money", "render", "service_period_label"]
+def sample_figures() -> InvoiceFigures:
+    """A SYNTHETIC sample (`towne sample-invoice`, docs/sample-invoice.pdf): domain.md §5 F-1, the fixed-fee
+    invoice of contract 0349's configuration for April 2025 (Arrears): `0349-202504-01-01`, invoice date
+    2025-04-30, lines 2,500.00 + 30,800.00 = 33,300.00 USD; the site's real name, address and payment terms
+    (data/towne-park), no purchase order, no invoice recipient. 0349 selects only the Parking Department
+    Report, for which this service has no data, so the sample has no appendix."""
+    return InvoiceFigures(
+        invoice_number="0349-202504-01-01",
+        invoice_date=dt.date(2025, 4, 30),
+        service_period_start=dt.date(2025, 4, 1),
+        service_period_end=dt.date(2025, 4, 30),
+        site_number="0349",
+        site_name="Hilton Walt Disney World Resort",
+        group_number=1,
+        group_title=None,
+        group_description=None,
+        bill_to=("Hilton Walt Disney World Resort", "1751 Hotel Plaza Boulevard Lake Buena Vista, FL 32830"),
+        purchase_order=None,
+        payment_terms="Due by 15th of the Month",
+        lines=(
+            DocumentLine("Management Fee", "Management Fee", "4700", Decimal("2500.00")),
+            DocumentLine("Fixed Billable Expenses", "Fixed Billable Expenses", "4700", Decimal("30800.00")),
+        ),
+        total=Decimal("33300.00"),
+        banner="SYNTHETIC sample: domain.md §5 F-1 (contract 0349's configuration, April 2025), not a real bill",
+    )
+
+
+__all__ = [
+    "Appendix",
+    "DocumentLine",
+    "InvoiceFigures",
+    "money",
+    "render",
+    "sample_figures",
+    "service_period_label",
+]
