@@ -27,7 +27,7 @@ from resolvers.documents import InvoiceDocument, invoice_document, version_docum
 from server.app import create_app
 from server.invoice_pdf import DocumentLine, InvoiceFigures, money, render
 from server.settings import Settings
-from tests.conftest import ADMIN, GraphQLClient, bearer, context_for
+from tests.conftest import ADMIN, REPO_ROOT, GraphQLClient, bearer, context_for
 
 MANAGER = "test-billing-manager"
 AM = "pdf-am"  # account manager of 0349 only: 0429 is outside its scope
@@ -277,3 +277,38 @@ async def test_bill_to_recipient_only_for_billing_roles(
     body = _text((await _get(db, settings, path, "test-reporting")).content)
     assert RECIPIENT not in body and CONTACT not in body
     assert f"Bill to {site_name}" in body
+
+
+def test_the_committed_sample_is_what_the_renderer_makes() -> None:
+    """docs/sample-invoice.pdf is `make sample-invoice`'s output (re-run it after a layout change)."""
+    from server.invoice_pdf import sample_figures
+
+    committed = (REPO_ROOT / "docs" / "sample-invoice.pdf").read_bytes()
+    assert committed == render(sample_figures())
+    body = _text(committed)
+    assert "SYNTHETIC" in body and "0349-202504-01-01" in body and "Total 33,300.00" in body
+
+
+async def test_hours_backup_appendix_adds_up_the_timesheets(
+    db: Database, settings: Settings, gql: GraphQLClient
+) -> None:
+    """0338 selects the Hours Backup Report: its appendix has each job code's hours of the month."""
+    statement = await _statement(gql, await _generate(db, settings, "0338"))
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT job_code, sum(regular + regular_next_day + overtime + overtime_next_day + holiday"
+                    " + holiday_next_day + double_overtime + double_overtime_next_day + holiday_overtime"
+                    " + holiday_overtime_next_day + holiday_double_overtime + holiday_double_overtime_next_day)"
+                    " FROM timesheet_minutes t JOIN customer_site s ON s.id = t.site_id WHERE s.site_number = '0338'"
+                    " AND t.date BETWEEN '2025-04-01' AND '2025-04-30' GROUP BY job_code ORDER BY job_code"
+                )
+            )
+        ).all()
+    assert rows
+    body = _text((await _get(db, settings, statement["currentVersion"]["invoices"][0]["pdfUrl"])).content)
+    appendix = body[body.index("Appendix A: Hours Backup Report") :]
+    for job, minutes in rows:
+        total = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+        assert f"{job} " in appendix and f"{total:,.2f}" in appendix, (job, total)
