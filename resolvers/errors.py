@@ -526,6 +526,38 @@ class SiteClosed(TowneError):
         self.site_number, self.close_date, self.service_period = site_number, close_date, service_period
 
 
+# ----------------------------------------------------------------------------- sending (issue 12 §2)
+
+
+class StatementSending(TowneError):
+    """The statement's current version has a send queued, running or UNCERTAIN (`Statement.sendJobs`): it is
+    not edited, confirmed, regenerated or marked Sent meanwhile, so what is sent is what was reviewed. Wait for
+    the send to finish, or settle an UNCERTAIN e-mail with `resolveSendJob`."""
+
+    code = "STATEMENT_SENDING"
+
+    def __init__(self, message: str, *, statement_id: uuid.UUID, channels: list[str]) -> None:
+        super().__init__(message, statementId=str(statement_id), channels=channels)
+        self.statement_id, self.channels = statement_id, channels
+
+    def problem_fields(self) -> dict[str, Any]:
+        return {"channels": self.channels}
+
+
+class NoRecipients(TowneError):
+    """An e-mail send was asked for a site with no billing contact address (`Site.billingContactEmails`):
+    set one with `updateCustomerSite`, then send again."""
+
+    code = "NO_RECIPIENTS"
+
+    def __init__(self, message: str, *, site_number: str) -> None:
+        super().__init__(message, siteNumber=site_number)
+        self.site_number = site_number
+
+    def problem_fields(self) -> dict[str, Any]:
+        return {"site_number": self.site_number}
+
+
 # ------------------------------------------------------------ closed accounting periods (issue 12 §3)
 
 

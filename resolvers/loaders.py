@@ -22,6 +22,8 @@ from db.models import (
     CustomerSite,
     Invoice,
     InvoiceLine,
+    SendAttempt,
+    SendJob,
     StatementEvent,
     StatementVersion,
     TerritoryLayer,
@@ -29,6 +31,7 @@ from db.models import (
 from db.repositories import amendments as amendment_repo
 from db.repositories import contracts as contract_repo
 from db.repositories import periods as period_repo
+from db.repositories import sending as sending_repo
 from db.repositories import sites as site_repo
 from db.repositories import statements as statement_repo
 from db.repositories import territories as territory_repo
@@ -74,6 +77,8 @@ class Loaders:
         self.events_of_version = DataLoader(self._events_of)
         self.territory_history = DataLoader(self._territory_history)
         self.period_closed = DataLoader(self._periods_closed)
+        self.send_jobs_of_version = DataLoader(self._send_jobs_of)
+        self.attempts_of_send_job = DataLoader(self._attempts_of)
 
     def forget_territories(self) -> None:
         """Drop cached layers, territories, geometries, counts, versions and assignments after a territory
@@ -109,6 +114,8 @@ class Loaders:
             self.lines_of_invoice,
             self.events_of_version,
             self.period_closed,
+            self.send_jobs_of_version,
+            self.attempts_of_send_job,
         ):
             loader.clear_all()
 
@@ -173,6 +180,16 @@ class Loaders:
     async def _events_of(self, keys: list[uuid.UUID]) -> list[list[StatementEvent]]:
         async with self.db.read() as session:
             found = await statement_repo.events_of(session, version_ids=keys)
+        return [found.get(key, []) for key in keys]
+
+    async def _send_jobs_of(self, keys: list[uuid.UUID]) -> list[list[SendJob]]:
+        async with self.db.read() as session:
+            found = await sending_repo.jobs_of_versions(session, version_ids=keys)
+        return [found.get(key, []) for key in keys]
+
+    async def _attempts_of(self, keys: list[uuid.UUID]) -> list[list[SendAttempt]]:
+        async with self.db.read() as session:
+            found = await sending_repo.attempts_of_jobs(session, job_ids=keys)
         return [found.get(key, []) for key in keys]
 
     async def _sites_by_id(self, keys: list[uuid.UUID]) -> list[CustomerSite | None]:

@@ -10,6 +10,8 @@ from db.models import ContractAmendment as ContractAmendmentRecord
 from db.models import CustomerSite as SiteRecord
 from db.models import Invoice as InvoiceRecord
 from db.models import InvoiceLine as LineRecord
+from db.models import SendAttempt as SendAttemptRecord
+from db.models import SendJob as SendJobRecord
 from db.models import StatementEvent as EventRecord
 from db.models import StatementVersion as VersionRecord
 from db.models import TerritoryLayer as LayerRecord
@@ -28,6 +30,8 @@ __all__ = [
     "InvoiceRecord",
     "LayerRecord",
     "LineRecord",
+    "SendAttemptRecord",
+    "SendJobRecord",
     "SiteChange",
     "SiteOrder",
     "SiteQuery",

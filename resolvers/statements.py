@@ -67,6 +67,7 @@ from resolvers.errors import (
     Unauthenticated,
 )
 from resolvers.periods import require_open
+from resolvers.send_gate import require_not_sending
 from resolvers.sites import decode_cursor
 from resolvers.territories import require_territory
 
@@ -258,6 +259,9 @@ async def _write_version(
         raise TransitionNotAllowed(
             f"only a SENT statement can be regenerated; {current} (generate it again instead)"
         )
+    if versions and versions[-1].status != StatementStatus.SENT.name:
+        # the unsent version would be replaced: not while it is being sent
+        await require_not_sending(session, statement_id=statement.id, version_id=versions[-1].id)
     plan = plan_version((v.version, StatementStatus[v.status]) for v in versions)
     by_number = {v.version: v for v in versions}
     adhoc: list[billing.AdhocLine] = []
@@ -424,7 +428,7 @@ def _no_such_statement(any_id: uuid.UUID) -> NotFound:
     return NotFound(f"no statement or statement version with id {any_id}", argument="statementId")
 
 
-async def _locked_target(
+async def locked_target(
     session: AsyncSession, any_id: uuid.UUID
 ) -> tuple[BillingStatement, StatementVersion]:
     """The statement and the version an operation acts on, both locked: for a statement id its current
@@ -468,7 +472,7 @@ async def confirm_review(ctx: Context, *, statement_id: uuid.UUID) -> uuid.UUID:
     """AR Review → Approval Team (deviation exceeded) or Ready To Send; Approval Team → Ready To Send (§3.5).
     Returns the statement id. Raises `NotFound`, `StatementReplaced`, `TransitionNotAllowed`, `PeriodClosed`."""
     async with ctx.db.transaction() as session:
-        statement, version = await _locked_target(session, statement_id)
+        statement, version = await locked_target(session, statement_id)
         exceeded = ForecastComparison.from_json(version.forecast_data).exceeded
         try:
             target = confirm_review_target(StatementStatus[version.status], exceeded=exceeded)
@@ -482,8 +486,9 @@ async def mark_sent(ctx: Context, *, statement_id: uuid.UUID) -> uuid.UUID:
     """Ready To Send → Sent (§3.5); Sent is final. Returns the statement id. Raises `NotFound`,
     `StatementReplaced`, `TransitionNotAllowed`, `PeriodClosed` (nothing is sent in a closed period)."""
     async with ctx.db.transaction() as session:
-        statement, version = await _locked_target(session, statement_id)
-        await _move(ctx, session, version, StatementStatus.SENT, "sent")
+        statement, version = await locked_target(session, statement_id)
+        await require_not_sending(session, statement_id=statement.id, version_id=version.id)
+        await _move(ctx, session, version, StatementStatus.SENT, "marked sent by hand")
     return statement.id
 
 
@@ -542,6 +547,7 @@ async def _editable(session: AsyncSession, invoice_id: uuid.UUID) -> tuple[Invoi
         raise StatementAlreadySent(
             f"invoice {invoice.invoice_number} belongs to a SENT statement; regenerate it to make changes"
         )
+    await require_not_sending(session, statement_id=version.statement_id, version_id=version.id)
     return invoice, version
 
 

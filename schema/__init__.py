@@ -42,6 +42,7 @@ from schema.periods import PeriodMutations, PeriodRoot
 from schema.plain import PlainReads, check_plain_roots
 from schema.reporting import ReportingRoot
 from schema.scalars import SCALARS
+from schema.sending import SendMutations
 from schema.site_mutations import SiteMutations
 from schema.sites import SiteRoot
 from schema.statements import StatementMutations, StatementRoot
@@ -68,6 +69,7 @@ Mutation = merge_types(
     "Mutation",
     (
         StatementMutations,
+        SendMutations,
         PeriodMutations,
         ContractMutations,
         SiteMutations,

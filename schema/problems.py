@@ -278,6 +278,23 @@ class PeriodProblem(Problem):
     period: str = strawberry.field(description="The accounting period, YYYYMM.")
 
 
+@strawberry.type(
+    description="The statement has a send queued, running or UNCERTAIN (`Statement.sendJobs`): it is not edited, "
+    "confirmed, regenerated or marked Sent meanwhile. Wait for the send, or settle an UNCERTAIN e-mail with "
+    "`resolveSendJob`."
+)
+class StatementSendingProblem(Problem):
+    channels: list[str] = strawberry.field(description="The channels of the sends in progress.")
+
+
+@strawberry.type(
+    description="E-mail was asked for a site with no billing contact address: set `billingContactEmails` with "
+    "`updateCustomerSite`, then send again."
+)
+class NoRecipientsProblem(Problem):
+    site_number: str = strawberry.field(description="4-digit site number.")
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
     problem: type[Problem] | None  # the payload-union member; None: only ever a GraphQL error
@@ -331,6 +348,8 @@ ERRORS: dict[str, ErrorSpec] = {
     errors.SiteChanged.code: ErrorSpec(SiteChangedProblem, 409),
     errors.SiteClosed.code: ErrorSpec(SiteClosedProblem, 409),
     errors.PeriodClosed.code: ErrorSpec(PeriodClosedProblem, 409),
+    errors.StatementSending.code: ErrorSpec(StatementSendingProblem, 409),
+    errors.NoRecipients.code: ErrorSpec(NoRecipientsProblem, 422),
     errors.PeriodNotEnded.code: ErrorSpec(PeriodProblem, 422),
     errors.PeriodAlreadyClosed.code: ErrorSpec(PeriodProblem, 409),
     errors.PeriodNotClosed.code: ErrorSpec(PeriodProblem, 409),

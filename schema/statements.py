@@ -39,11 +39,13 @@ from schema.problems import (
     PeriodClosedProblem,
     SiteClosedProblem,
     StatementReplacedProblem,
+    StatementSendingProblem,
     StatementSentProblem,
     TransitionNotAllowedProblem,
     problem,
 )
 from schema.scalars import Rate
+from schema.send_types import SendAttempt, SendJob
 from schema.sites import Site
 
 register_enum(
@@ -291,6 +293,30 @@ class Statement:
         return [StatementEvent.from_row(e) for e in rows]
 
     @strawberry.field(
+        description="The send jobs of the current version (sendStatements, issue 12 §2), by channel: while one "
+        "is QUEUED or UNCERTAIN the statement is not edited, confirmed or regenerated (STATEMENT_SENDING)."
+    )
+    async def send_jobs(self, info: Ctx) -> list[SendJob]:
+        rows = await info.context.loaders.send_jobs_of_version.load(self._view.current.id)
+        return [SendJob.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Every attempt to send the current version, all channels, oldest first: retries with their "
+        "reasons, attempts lost with their worker."
+    )
+    async def send_attempts(self, info: Ctx) -> list[SendAttempt]:
+        jobs = await info.context.loaders.send_jobs_of_version.load(self._view.current.id)
+        histories = await asyncio.gather(
+            *(info.context.loaders.attempts_of_send_job.load(j.id) for j in jobs)
+        )
+        attempts = [
+            SendAttempt.from_row(row, job.channel)
+            for job, rows in zip(jobs, histories, strict=True)
+            for row in rows
+        ]
+        return sorted(attempts, key=lambda a: (a.started_at, a.channel.value, a.attempt))
+
+    @strawberry.field(
         description="Great Plains journal of the current version as CSV (§3.8); null until it is Sent."
     )
     async def gl_export_csv(self, info: Ctx) -> str | None:
@@ -428,6 +454,7 @@ GenerateResult = Annotated[
     | ContractStateProblem
     | SiteClosedProblem
     | PeriodClosedProblem
+    | StatementSendingProblem
     | InternalProblem,
     strawberry.union("GenerateStatementResult", description="A generated statement, or why there is none."),
 ]
@@ -436,7 +463,8 @@ TransitionResult = Annotated[
     | NotFoundProblem
     | TransitionNotAllowedProblem
     | StatementReplacedProblem
-    | PeriodClosedProblem,
+    | PeriodClosedProblem
+    | StatementSendingProblem,
     strawberry.union("StatementTransitionResult", description="The moved statement, or why it did not move."),
 ]
 InvoiceEditResult = Annotated[
@@ -445,7 +473,8 @@ InvoiceEditResult = Annotated[
     | StatementSentProblem
     | InvalidAdhocLineProblem
     | StatementReplacedProblem
-    | PeriodClosedProblem,
+    | PeriodClosedProblem
+    | StatementSendingProblem,
     strawberry.union("InvoiceEditResult", description="The edited invoice, or why it was not edited."),
 ]
 
@@ -633,7 +662,9 @@ class StatementMutations:
 
     @strawberry.mutation(
         extensions=statement_writer("markStatementSent"),
-        description="Mark a Ready To Send statement Sent (final, §3.5).",
+        description="Mark a Ready To Send statement Sent (final, §3.5) without sending it: for a statement "
+        "delivered outside Towne Graph. STATEMENT_SENDING while a send of it is in progress.",
+        deprecation_reason="Use sendStatements: it delivers the statement and marks it Sent on success.",
     )
     async def mark_statement_sent(
         self,

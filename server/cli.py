@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -514,6 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
     escalate.add_argument(
         "--to", dest="last", type=dt.date.fromisoformat, default=None, help="last day of a range, YYYY-MM-DD"
     )
+    sub.add_parser("worker", help="deliver the send jobs of sendStatements (e-mail, Great Plains)")
+    sub.add_parser("mail-sink", help="the development SMTP server: messages into .data/mailbox")
     schema_parser = sub.add_parser("schema", help="print the GraphQL SDL (no database needed)")
     schema_parser.add_argument(
         "--write", action="store_true", help="regenerate schema.graphql and list breaking changes against it"
@@ -619,8 +623,67 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_forecast_inputs_if_empty(url))
         asyncio.run(_contacts_if_empty(url))
         console.print(f"Ready in {time.perf_counter() - started:.1f} s.")
-        serve(url, args.host or settings.host, args.port or settings.port, args.workers)
+        with _beside_the_server(url, settings):
+            serve(url, args.host or settings.host, args.port or settings.port, args.workers)
+    elif args.command == "worker":
+        from server.worker import run_worker
+
+        return asyncio.run(run_worker(url, settings))
+    elif args.command == "mail-sink":
+        return _mail_sink(settings)
     return 0
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@contextlib.contextmanager
+def _beside_the_server(url: str, settings: Settings) -> Iterator[None]:
+    """What `towne run` starts beside the API: the development mail sink (when the SMTP host is this machine
+    and its port is free) and one `towne worker` process; both stop with the server."""
+    import os
+    import subprocess
+
+    sink = None
+    if settings.smtp_host in LOOPBACK:
+        from server import mailsink
+
+        try:
+            sink = mailsink.start(settings.smtp_host, settings.smtp_port, settings.mailbox_dir)
+            console.print(
+                f"Mail sink:   smtp://{settings.smtp_host}:{settings.smtp_port} → {settings.mailbox_dir}"
+            )
+        except OSError as error:
+            console.print(f"[yellow]no mail sink[/yellow] on port {settings.smtp_port}: {error}", markup=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "worker"], env={**os.environ, "DATABASE_URL": url}
+    )
+    console.print(f"Send worker: pid {worker.pid} (towne worker)")
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        if sink is not None:
+            sink.stop()
+
+
+def _mail_sink(settings: Settings) -> int:
+    """`towne mail-sink`: the development SMTP server in the foreground until Ctrl-C."""
+    from server import mailsink
+
+    sink = mailsink.start(settings.smtp_host, settings.smtp_port, settings.mailbox_dir)
+    console.print(f"Mail sink: smtp://{settings.smtp_host}:{settings.smtp_port} → {settings.mailbox_dir}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        sink.stop()
 
 
 if __name__ == "__main__":

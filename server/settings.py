@@ -53,6 +53,28 @@ class Settings(BaseSettings):
     gp_token: SecretStr | None = Field(default=None, alias="TOWNE_GP_TOKEN")
     gp_timeout_s: float = Field(default=30.0, alias="TOWNE_GP_TIMEOUT_S", gt=0, le=600)
 
+    # ---- E-mail (server/mailer.py, docs/operations.md "Sending"). Default: the development mail sink that
+    # `towne run` starts on 127.0.0.1:8025 (`towne mail-sink`, messages in .data/mailbox).
+    smtp_host: str = Field(default="127.0.0.1", alias="TOWNE_SMTP_HOST")
+    smtp_port: int = Field(default=8025, alias="TOWNE_SMTP_PORT", gt=0, lt=65536)
+    # none: plain SMTP (the local sink); starttls: upgrade on 587; tls: implicit TLS on 465
+    smtp_tls: Literal["none", "starttls", "tls"] = Field(default="none", alias="TOWNE_SMTP_TLS")
+    smtp_username: str | None = Field(default=None, alias="TOWNE_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(default=None, alias="TOWNE_SMTP_PASSWORD")
+    smtp_from: str = Field(default="billing@towne-graph.invalid", alias="TOWNE_SMTP_FROM")
+    smtp_timeout_s: float = Field(default=60.0, alias="TOWNE_SMTP_TIMEOUT_S", gt=0, le=600)
+    mailbox_dir: Path = Field(default=REPO_ROOT / ".data" / "mailbox", alias="TOWNE_MAILBOX_DIR")
+    # ---- The send worker (server/worker.py): tries per job, back-off, lease, where failures are reported.
+    send_max_attempts: int = Field(default=5, alias="TOWNE_SEND_MAX_ATTEMPTS", ge=1, le=100)
+    # the n-th retry waits send_backoff_s · 2^(n-1), at most send_backoff_max_s
+    send_backoff_s: float = Field(default=30.0, alias="TOWNE_SEND_BACKOFF_S", ge=0)
+    send_backoff_max_s: float = Field(default=3600.0, alias="TOWNE_SEND_BACKOFF_MAX_S", ge=0)
+    # a job whose worker stops renewing its lease for this long is taken over (its attempt LOST)
+    send_lease_s: int = Field(default=120, alias="TOWNE_SEND_LEASE_S", ge=1, le=3600)
+    send_poll_s: float = Field(default=2.0, alias="TOWNE_SEND_POLL_S", gt=0, le=60)
+    # the failure notice of domain.md §3.8: who is e-mailed when a send fails for good (none: the log only)
+    send_failure_notice_to: list[str] = Field(default_factory=list, alias="TOWNE_SEND_FAILURE_NOTICE_TO")
+
     # ---- identity (docs/security.md). Tokens are JWTs; the database holds what their subject may do.
     # The application's own database role (not superuser, not BYPASSRLS; migration 0008). The server
     # connects as it: TOWNE_APP_DATABASE_URL, else DATABASE_URL (or the embedded cluster) with this user.

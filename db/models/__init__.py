@@ -30,6 +30,7 @@ from db.models.forecast import (
 )
 from db.models.geography import UsState
 from db.models.period import AccountingPeriod, AccountingPeriodEvent
+from db.models.sending import SendAttempt, SendJob
 from db.models.site import CustomerSite
 from db.models.statement import (
     BillingStatement,
@@ -87,6 +88,8 @@ __all__ = [
     "ReadyForInvoiceComment",
     "RevenueDaily",
     "RevenueShareThreshold",
+    "SendAttempt",
+    "SendJob",
     "SiteChange",
     "SiteStatisticDay",
     "SiteTerritoryAssignment",
